@@ -1,0 +1,1 @@
+"""aicc wing of the Catalog Connector kit."""

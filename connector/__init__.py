@@ -1,0 +1,1 @@
+"""connector wing of the Catalog Connector kit."""

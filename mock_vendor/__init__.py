@@ -1,0 +1,1 @@
+"""mock_vendor wing of the Catalog Connector kit."""
