@@ -1,1 +1,58 @@
-"""aicc wing of the Catalog Connector kit."""
+"""AICC CMI001 course structure toolkit: read, validate, model, write.
+
+Standard library only (:mod:`aicc.strategies` additionally needs hypothesis)::
+
+    import aicc
+
+    files = aicc.write(course)        # {"course.crs": b"...", ...}
+    data = aicc.write_zip(course)     # zip bytes
+    expr = aicc.logic.parse("A1 & (A2 | ~A3)")
+"""
+
+from __future__ import annotations
+
+from aicc import errors
+from aicc import logic
+from aicc.diagnostics import Diagnostic
+from aicc.diagnostics import Report
+from aicc.diagnostics import Severity
+from aicc.errors import AiccError
+from aicc.errors import LogicStatusError
+from aicc.errors import LogicSyntaxError
+from aicc.errors import SourceError
+from aicc.errors import WriteError
+from aicc.model import AssignableUnit
+from aicc.model import Block
+from aicc.model import CompletionRequirement
+from aicc.model import Course
+from aicc.model import Descriptor
+from aicc.model import Objective
+from aicc.model import ObjectiveRelation
+from aicc.model import Prerequisite
+from aicc.model import TreeNode
+from aicc.writer import write
+from aicc.writer import write_zip
+
+__all__ = [
+    "AiccError",
+    "AssignableUnit",
+    "Block",
+    "CompletionRequirement",
+    "Course",
+    "Descriptor",
+    "Diagnostic",
+    "LogicStatusError",
+    "LogicSyntaxError",
+    "Objective",
+    "ObjectiveRelation",
+    "Prerequisite",
+    "Report",
+    "Severity",
+    "SourceError",
+    "TreeNode",
+    "WriteError",
+    "errors",
+    "logic",
+    "write",
+    "write_zip",
+]

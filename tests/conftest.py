@@ -7,7 +7,12 @@ bounded; the default ``dev`` profile explores more.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings
 
@@ -21,3 +26,55 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+# ---------------------------------------------------------------------------------------
+# Mock vendor fixtures (owned by the mock_vendor wing). mock_vendor is imported inside
+# the fixtures so that tests of other wings do not pay for Flask when they do not use it.
+
+#: Config of the ``live_vendor`` fixture: 12 generated courses, 5 per page, small
+#: packages, every JSON response checked against schemas/ (VALIDATE_RESPONSES).
+LIVE_VENDOR_DEFAULTS = {
+    "COURSES": 12,
+    "SEED": 1,
+    "PAGE_SIZE": 5,
+    "MAX_ASSET_BYTES": 20_000,
+    "VALIDATE_RESPONSES": True,
+}
+
+
+@pytest.fixture(scope="session")
+def mock_vendor_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One package cache for the session, so generated zips are built once."""
+    return tmp_path_factory.mktemp("mock-vendor-cache")
+
+
+@pytest.fixture
+def live_vendor_factory(mock_vendor_cache_dir: Path) -> Iterator[Callable[..., Any]]:
+    """Start live mock vendors on 127.0.0.1 (free ports); all stop after the test.
+
+    Call it with config overrides: ``vendor = live_vendor_factory(COURSES=3,
+    FAULTS=["latency:10"])``. Keys default to :data:`LIVE_VENDOR_DEFAULTS` plus a
+    session-wide ``CACHE_DIR``. Returns a :class:`mock_vendor.testing.LiveVendor`.
+    """
+    from contextlib import ExitStack
+
+    from mock_vendor.testing import serve
+
+    with ExitStack() as stack:
+
+        def start(**config: Any) -> Any:
+            merged = {**LIVE_VENDOR_DEFAULTS, "CACHE_DIR": str(mock_vendor_cache_dir), **config}
+            return stack.enter_context(serve(merged))
+
+        yield start
+
+
+@pytest.fixture
+def live_vendor(live_vendor_factory: Callable[..., Any]) -> Any:
+    """A live mock vendor with a small generated catalog (see LIVE_VENDOR_DEFAULTS).
+
+    Attributes: ``base_url``, ``auth_url``, ``course_list_url``, ``client_id``,
+    ``client_secret``, ``admin_token``, ``app`` and ``admin`` (admin API client).
+    """
+    return live_vendor_factory()

@@ -1,0 +1,200 @@
+"""A tolerant, position-keeping reader for the INI-like ``.crs`` file.
+
+Groups (``[Name]``) and keywords are case-insensitive; ``;`` starts a comment line;
+white space around ``=`` is insignificant and a value in double quotes is unquoted.
+Free-text groups (``[Course_Description]``) are kept raw, line breaks included. The
+reader only knows INI syntax; which groups and keywords exist is the business of
+:mod:`aicc.reader` and :mod:`aicc.validator`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from dataclasses import field
+
+from aicc.diagnostics import Diagnostic
+from aicc.rules import diag
+
+__all__ = ["IniEntry", "IniFile", "IniGroup", "normalise_name", "parse_ini"]
+
+_GROUP = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*$")
+
+
+def normalise_name(name: str) -> str:
+    """Comparison key of a group or keyword name: trimmed and case-folded."""
+    return name.strip().casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class IniEntry:
+    """One ``keyword=value`` line.
+
+    Attributes:
+        key: The keyword as written (trimmed).
+        value: The value, trimmed, surrounding double quotes removed.
+        line: 1-based line number.
+        key_column: 1-based column of the keyword.
+        value_column: 1-based column of the value (after the ``=``, spaces skipped).
+        has_equals: False for a bare keyword line without ``=`` (value is then empty).
+    """
+
+    key: str
+    value: str
+    line: int
+    key_column: int
+    value_column: int
+    has_equals: bool = True
+
+
+@dataclass(slots=True)
+class IniGroup:
+    """One ``[Group]`` and what follows it up to the next group header.
+
+    Attributes:
+        name: The group name as written (trimmed).
+        line: 1-based line of the header.
+        entries: Keyword lines (empty for free-text groups).
+        raw_lines: Every line after the header, verbatim (used for free-text groups).
+    """
+
+    name: str
+    line: int
+    entries: list[IniEntry] = field(default_factory=list)
+    raw_lines: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """The normalised group name."""
+        return normalise_name(self.name)
+
+    def get(self, keyword: str) -> IniEntry | None:
+        """The first entry with this keyword (case-insensitive), or None."""
+        wanted = normalise_name(keyword)
+        return next((e for e in self.entries if normalise_name(e.key) == wanted), None)
+
+    def raw_text(self) -> str:
+        """The raw lines joined with ``"\\n"``; trailing white-space-only lines dropped."""
+        lines = list(self.raw_lines)
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class IniFile:
+    """A parsed ``.crs`` file: its groups in file order plus syntax diagnostics.
+
+    Attributes:
+        groups: Every group, duplicates included (the first one wins in :meth:`group`).
+        leading_text_line: Line of the first non-blank, non-comment line before any group.
+        diagnostics: ``CRS012`` (duplicates), ``CRS013`` (not keyword=value), ``CRS017``.
+    """
+
+    groups: list[IniGroup] = field(default_factory=list)
+    leading_text_line: int | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def group(self, *names: str) -> IniGroup | None:
+        """The first group whose name matches one of ``names`` (case-insensitive)."""
+        wanted = {normalise_name(n) for n in names}
+        return next((g for g in self.groups if g.key in wanted), None)
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def parse_ini(text: str, file: str | None, raw_groups: frozenset[str]) -> IniFile:
+    """Parse INI text (``"\\n"`` line ends) into groups with positions.
+
+    Args:
+        text: Decoded, line-end-normalised text.
+        file: File name for diagnostics.
+        raw_groups: Normalised names of free-text groups (kept verbatim, no keywords).
+
+    Returns:
+        The parsed file. Never raises.
+    """
+    result = IniFile()
+    current: IniGroup | None = None
+    raw = False
+    seen_groups: set[str] = set()
+    seen_keys: set[str] = set()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the final line break does not start another line
+    for index, line in enumerate(lines):
+        number = index + 1
+        match = _GROUP.match(line)
+        if match is not None and not (raw and not match.group(1)):
+            name = match.group(1)
+            current = IniGroup(name=name, line=number)
+            key = current.key
+            if key in seen_groups:
+                result.diagnostics.append(
+                    diag(
+                        "CRS012",
+                        f"group [{name}] appears again (the first one is used)",
+                        file,
+                        number,
+                        line.index("[") + 1,
+                    )
+                )
+            seen_groups.add(key)
+            seen_keys = set()
+            raw = key in raw_groups
+            result.groups.append(current)
+            continue
+        if current is None:
+            stripped = line.strip()
+            if stripped and not stripped.startswith(";") and result.leading_text_line is None:
+                result.leading_text_line = number
+            continue
+        current.raw_lines.append(line)
+        if raw:
+            continue
+        stripped = line.strip()
+        if not stripped or stripped.startswith(";"):
+            continue
+        key_column = len(line) - len(line.lstrip()) + 1
+        key_text, equals, value_text = line.partition("=")
+        key_name = key_text.strip()
+        if not equals or not key_name:
+            what = "has no '='" if not equals else "has no keyword before '='"
+            result.diagnostics.append(
+                diag(
+                    "CRS013",
+                    f"line {stripped[:60]!r} in [{current.name}] {what}",
+                    file,
+                    number,
+                    key_column,
+                )
+            )
+            if not equals:
+                # A bare keyword (seen from authoring tools): keep it with an empty value.
+                current.entries.append(
+                    IniEntry(key_name, "", number, key_column, len(line) + 1, has_equals=False)
+                )
+            continue
+        value_offset = len(key_text) + 1
+        value_column = value_offset + (len(value_text) - len(value_text.lstrip())) + 1
+        normalised = normalise_name(key_name)
+        if normalised in seen_keys:
+            result.diagnostics.append(
+                diag(
+                    "CRS012",
+                    f"keyword {key_name} appears again in [{current.name}] "
+                    "(the first value is used)",
+                    file,
+                    number,
+                    key_column,
+                )
+            )
+        seen_keys.add(normalised)
+        current.entries.append(
+            IniEntry(key_name, _unquote(value_text.strip()), number, key_column, value_column)
+        )
+    return result

@@ -1,0 +1,252 @@
+"""Safe zip checking and extraction for vendor packages.
+
+The stdlib's ``ZipFile.extractall`` silently *repairs* hostile names and enforces no
+size, count or ratio limit, so packages are never extracted with it. Instead:
+
+1. :func:`check_zip` inspects the central directory before anything is written and
+   *rejects* (never repairs) absolute names, drive letters, backslashes, ``..`` parts,
+   links and other special files, encrypted entries, duplicate names (also when they
+   differ only in case, or a file shadows a folder), too many entries, too large a total,
+   and per-entry or whole-archive compression ratios typical of zip bombs.
+2. :func:`extract_zip` streams each entry into a fresh temporary sibling of the target
+   with a byte counter (declared sizes can lie), then renames the folder into place in
+   one step, so a reader sees either no folder or a complete one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from pathlib import PurePosixPath
+
+from connector.errors import UnsafeArchiveError
+
+__all__ = [
+    "TEMP_PREFIX",
+    "ArchiveLimits",
+    "check_zip",
+    "extract_zip",
+]
+
+#: Prefix of the temporary extraction folders (cleaned by the next sync when orphaned).
+TEMP_PREFIX = ".tmp-"
+_CHUNK = 64 * 1024
+_DRIVE = re.compile(r"^[A-Za-z]:")
+#: Bits of ``flag_bits`` meaning "encrypted" (traditional PKWARE, strong encryption).
+_ENCRYPTED_FLAGS = 0x1 | 0x40
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Caps applied to every package archive.
+
+    Attributes:
+        max_entries: most entries (files and folders) in one archive.
+        max_total_size: largest sum of uncompressed sizes, in bytes.
+        max_entry_ratio: largest ``file_size / compress_size`` of one entry ...
+        min_ratio_size: ... checked only for entries (and archives) at least this large,
+            because tiny text files legitimately compress very well.
+        max_total_ratio: largest ratio of the whole archive (total uncompressed size to
+            total compressed size).
+        max_name_length: longest entry name, in characters.
+    """
+
+    max_entries: int = 10_000
+    max_total_size: int = 2 * 1024**3
+    max_entry_ratio: float = 200.0
+    max_total_ratio: float = 100.0
+    min_ratio_size: int = 1024 * 1024
+    max_name_length: int = 512
+
+
+def _unsafe(member: str, reason: str) -> UnsafeArchiveError:
+    return UnsafeArchiveError(f"{member!r}: {reason}" if member else reason)
+
+
+def _check_name(name: str) -> PurePosixPath:
+    if not name or "\x00" in name:
+        raise _unsafe(name, "empty name or NUL character in the name")
+    if "\\" in name:
+        raise _unsafe(name, "backslash in the entry name")
+    if name.startswith("/") or _DRIVE.match(name):
+        raise _unsafe(name, "absolute path")
+    path = PurePosixPath(name)
+    if any(part == ".." for part in path.parts):
+        raise _unsafe(name, "'..' in the entry path")
+    if not path.parts:
+        raise _unsafe(name, "empty path")
+    return path
+
+
+def check_zip(path: str | os.PathLike[str], limits: ArchiveLimits | None = None) -> list[str]:
+    """Check a zip archive against the safety rules, writing nothing.
+
+    Args:
+        path: the zip file.
+        limits: caps (defaults: :class:`ArchiveLimits`).
+
+    Returns:
+        The entry names, in archive order.
+
+    Raises:
+        UnsafeArchiveError: the file is not a zip or breaks a rule; the message names
+            the entry and the rule.
+    """
+    limits = limits or ArchiveLimits()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise _unsafe("", f"not a readable zip archive ({exc})") from None
+    _check_infos(infos, limits)
+    return [info.filename for info in infos]
+
+
+def _check_infos(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
+    if len(infos) > limits.max_entries:
+        raise _unsafe("", f"{len(infos)} entries (cap {limits.max_entries})")
+    seen: dict[str, str] = {}
+    files: set[PurePosixPath] = set()
+    folders: set[PurePosixPath] = set()
+    total_size = 0
+    total_compressed = 0
+    for info in infos:
+        name = info.filename
+        if len(name) > limits.max_name_length:
+            raise _unsafe(name[:80] + "...", f"name longer than {limits.max_name_length}")
+        path = _check_name(name)
+        if info.flag_bits & _ENCRYPTED_FLAGS:
+            raise _unsafe(name, "encrypted entry")
+        mode = info.external_attr >> 16
+        kind = stat.S_IFMT(mode)
+        if kind == stat.S_IFLNK:
+            raise _unsafe(name, "symbolic link")
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+            raise _unsafe(name, f"special file (mode {oct(kind)})")
+        key = str(path).casefold()
+        if key in seen:
+            raise _unsafe(name, f"duplicate of entry {seen[key]!r}")
+        seen[key] = name
+        if info.is_dir():
+            folders.add(path)
+        else:
+            files.add(path)
+        if info.file_size < 0 or info.compress_size < 0:
+            raise _unsafe(name, "negative size")
+        total_size += info.file_size
+        total_compressed += info.compress_size
+        if total_size > limits.max_total_size:
+            raise _unsafe("", f"uncompressed size over the cap of {limits.max_total_size} bytes")
+        if info.file_size >= limits.min_ratio_size:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if ratio > limits.max_entry_ratio:
+                raise _unsafe(
+                    name, f"compression ratio {ratio:.0f} over the cap {limits.max_entry_ratio:g}"
+                )
+    if total_size >= limits.min_ratio_size:
+        ratio = total_size / max(total_compressed, 1)
+        if ratio > limits.max_total_ratio:
+            raise _unsafe(
+                "", f"archive compression ratio {ratio:.0f} over the cap {limits.max_total_ratio:g}"
+            )
+    # A file must not also be used as a folder ("a" and "a/b"): extraction would fail
+    # half-way or, on some systems, write through the wrong node.
+    for file in files:
+        for parent in file.parents:
+            if parent in files:
+                raise _unsafe(str(file), f"its parent {str(parent)!r} is also a file")
+        if file in folders:
+            raise _unsafe(str(file), "both a file and a folder")
+
+
+def extract_zip(
+    path: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    limits: ArchiveLimits | None = None,
+) -> Path:
+    """Check then extract a zip archive into ``target``, atomically.
+
+    The entries are written into a temporary folder next to ``target`` and the folder
+    is renamed to ``target`` at the end. When ``target`` already exists (the same
+    content-addressed package was extracted before, e.g. by a run that was killed before
+    it committed) it is kept and the new copy discarded.
+
+    Args:
+        path: the zip file.
+        target: the folder to create (its parent is created when missing).
+        limits: caps (defaults: :class:`ArchiveLimits`).
+
+    Returns:
+        ``target`` as a resolved ``Path``.
+
+    Raises:
+        UnsafeArchiveError: the archive breaks a rule, or an entry's data does not match
+            its declared size or CRC; nothing is left behind.
+    """
+    limits = limits or ArchiveLimits()
+    final = Path(target)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    final = final.parent.resolve() / final.name
+    # Checked before anything is written; also when the target exists, so that a
+    # rejected package is never published because a folder of the same name exists.
+    check_zip(path, limits)
+    if final.is_dir():
+        return final
+    temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{final.name[:16]}-", dir=final.parent))
+    try:
+        _extract_into(path, temp, limits)
+        try:
+            os.rename(temp, final)
+        except OSError:
+            if not final.is_dir():
+                raise
+            # Lost a race with an identical extraction: theirs is complete, keep it.
+            shutil.rmtree(temp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    return final
+
+
+def _extract_into(path: str | os.PathLike[str], dest: Path, limits: ArchiveLimits) -> None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            _check_infos(infos, limits)
+            for info in infos:
+                _extract_member(zf, info, dest)
+    except UnsafeArchiveError:
+        raise
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, ValueError) as exc:
+        raise _unsafe("", f"corrupt zip data ({exc})") from None
+
+
+def _extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> None:
+    out = dest.joinpath(*PurePosixPath(info.filename).parts)
+    # Belt and braces: the name checks above already exclude every escape.
+    if not out.resolve().is_relative_to(dest.resolve()):
+        raise _unsafe(info.filename, "resolves outside the target folder")
+    if info.is_dir():
+        out.mkdir(parents=True, exist_ok=True)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    try:
+        with zf.open(info) as source, open(out, "xb") as sink:
+            while chunk := source.read(_CHUNK):
+                written += len(chunk)
+                if written > info.file_size:
+                    raise _unsafe(info.filename, "more data than its declared size")
+                sink.write(chunk)
+    except FileExistsError:
+        raise _unsafe(info.filename, "written twice") from None
+    if written != info.file_size:
+        raise _unsafe(info.filename, f"{written} bytes, but {info.file_size} declared")
+    os.chmod(out, 0o644)

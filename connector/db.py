@@ -1,0 +1,381 @@
+"""The catalog store: SQLAlchemy 2.x Core tables, engine creation and upsert helper.
+
+The schema is created on first use by :func:`connect`. Code that writes uses
+``with engine.begin() as conn:`` so that a failure rolls the whole transaction back and
+never leaves a half write. The same code runs on SQLite (default) and PostgreSQL
+(``postgresql+psycopg://...``, the ``postgres`` extra); dialect differences are confined
+to this module (:func:`insert_for`, :func:`upsert`).
+
+Date-time columns use :class:`UTCDateTime`: bind timezone-aware datetimes, get
+timezone-aware UTC datetimes back, on every backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector.config import Settings
+from connector.errors import StoreError
+
+#: Milliseconds an SQLite connection waits for a lock held by another process.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware (UTC).
+
+    SQLite has no time-zone-aware type, so values are stored as naive UTC there;
+    PostgreSQL stores ``timestamptz``. Naive datetimes are refused on the way in, because
+    guessing their zone is how watermarks drift.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given to a UTC column; attach a time zone")
+        value = value.astimezone(dt.UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):  # pragma: no cover - driver contract
+            raise TypeError(f"unexpected value {type(value).__name__} in a timestamp column")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+metadata = sa.MetaData()
+
+integrations = sa.Table(
+    "integrations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("provider", sa.String(200), nullable=False),
+    sa.Column("provider_url", sa.String(2000), nullable=False),
+    sa.Column("auth_url", sa.String(2000), nullable=True),
+    sa.Column("client_id", sa.String(500), nullable=False),
+    sa.Column("client_secret_encrypted", sa.Text, nullable=False),
+    sa.Column("auth_mode", sa.String(10), nullable=False, server_default="oauth2"),
+    sa.Column("sync_time", sa.String(5), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("full_every_days", sa.Integer, nullable=False, server_default="7"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("last_success_started_at", UTCDateTime, nullable=True),
+    sa.Column("last_full_sync_at", UTCDateTime, nullable=True),
+)
+
+courses = sa.Table(
+    "courses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "integration_id",
+        sa.Integer,
+        sa.ForeignKey("integrations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("vendor_id", sa.String(50), nullable=False),
+    sa.Column("title", sa.String(255), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("course_type", sa.String(20), nullable=False, server_default="AICC"),
+    sa.Column("is_active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("languages", sa.JSON, nullable=False),
+    sa.Column("duration", sa.String(20), nullable=True),
+    sa.Column("thumbnail", sa.String(2000), nullable=True),
+    sa.Column("subjects", sa.JSON, nullable=False),
+    sa.Column("keywords", sa.JSON, nullable=False),
+    sa.Column("version", sa.String(100), nullable=True),
+    sa.Column("localization", sa.JSON, nullable=False),
+    sa.Column("vendor_last_modified", UTCDateTime, nullable=True),
+    sa.Column("vendor_package_last_modified", UTCDateTime, nullable=True),
+    sa.Column("protected_fields", sa.JSON, nullable=False),
+    sa.Column("missing_from_vendor", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("missing_since", UTCDateTime, nullable=True),
+    # No foreign key: courses <-> package_versions would be a cycle, which SQLite cannot
+    # add with ALTER; the sync sets it in the same transaction as the version row.
+    sa.Column("current_package_id", sa.Integer, nullable=True),
+    sa.Column("raw", sa.JSON, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("integration_id", "vendor_id", name="uq_courses_integration_vendor"),
+)
+
+package_versions = sa.Table(
+    "package_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "course_id", sa.Integer, sa.ForeignKey("courses.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("stored_path", sa.String(4000), nullable=False),
+    sa.Column("aicc_summary", sa.JSON, nullable=True),
+    sa.Column("package_last_modified", UTCDateTime, nullable=True),
+    sa.Column("downloaded_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("course_id", "sha256", name="uq_package_versions_course_sha256"),
+)
+
+sync_runs = sa.Table(
+    "sync_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "integration_id",
+        sa.Integer,
+        sa.ForeignKey("integrations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    # running | succeeded | failed | partial
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("full", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("if_modified_since", UTCDateTime, nullable=True),
+    sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("pages", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("requests", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("downloads", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index("ix_sync_runs_integration_started", "integration_id", "started_at"),
+)
+
+course_outcomes = sa.Table(
+    "course_outcomes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "run_id", sa.Integer, sa.ForeignKey("sync_runs.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("vendor_id", sa.String(200), nullable=False),
+    # new | updated | unchanged | deactivated | failed | missing
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("rule_ids", sa.JSON, nullable=False),
+    sa.Index("ix_course_outcomes_run", "run_id"),
+)
+
+sync_locks = sa.Table(
+    "sync_locks",
+    metadata,
+    sa.Column(
+        "integration_id",
+        sa.Integer,
+        sa.ForeignKey("integrations.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("run_id", sa.Integer, nullable=True),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("acquired_at", UTCDateTime, nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, a busy timeout and real ``BEGIN IMMEDIATE`` transactions.
+
+    pysqlite's own transaction handling starts transactions lazily and never for
+    ``SELECT``, so a read-then-write transaction could be upgraded too late and fail with
+    "database is locked" without waiting. Taking the write lock at ``BEGIN`` makes
+    concurrent writers (another sync, the CLI) wait up to the busy timeout instead.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str) -> Engine:
+    """Create an engine for ``url`` configured for the catalog (no schema work).
+
+    Args:
+        url: SQLAlchemy database URL.
+
+    Returns:
+        The engine.
+
+    Raises:
+        StoreError: The URL names a driver that is not installed, or the SQLite
+            file's directory cannot be created.
+    """
+    sqlite_path = _sqlite_file(url)
+    if sqlite_path is not None:
+        try:
+            sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {sqlite_path.parent}: {exc.strerror}") from None
+    try:
+        engine = sa.create_engine(url, pool_pre_ping=sqlite_path is None)
+    except ModuleNotFoundError as exc:
+        raise StoreError(
+            f"the database driver {exc.name!r} is not installed; for PostgreSQL install the "
+            "'postgres' extra: pip install 'catalog-connector-kit[postgres]'"
+        ) from None
+    except (SQLAlchemyError, ValueError) as exc:
+        safe = make_url(url).render_as_string(hide_password=True)
+        raise StoreError(f"cannot use database {safe}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def connect(settings_or_url: Settings | str) -> Engine:
+    """Open the catalog database, creating the schema on first use.
+
+    Args:
+        settings_or_url: Resolved settings (their ``database_url``) or a URL.
+
+    Returns:
+        An engine; use ``engine.begin()`` for each transaction.
+
+    Raises:
+        StoreError: The database cannot be reached or the schema cannot be created.
+    """
+    url = settings_or_url if isinstance(settings_or_url, str) else settings_or_url.database_url
+    engine = create_engine(url)
+    safe = make_url(url).render_as_string(hide_password=True)
+    try:
+        # Idempotent: only missing tables are created.
+        metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open the catalog database {safe}: {_short(exc)}") from None
+    return engine
+
+
+def _short(exc: SQLAlchemyError) -> str:
+    """The first line of a driver error, without the SQL statement and parameters."""
+    original = getattr(exc, "orig", None)
+    text = str(original) if original is not None else str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def insert_for(conn: Connection | Engine, table: sa.Table) -> Any:
+    """Return the dialect-specific ``INSERT`` construct for ``table``.
+
+    Both SQLite's and PostgreSQL's inserts offer ``on_conflict_do_update`` and
+    ``on_conflict_do_nothing`` with the same signature.
+
+    Args:
+        conn: The connection (or engine) the statement will run on.
+        table: The table to insert into.
+
+    Returns:
+        A ``sqlite.Insert`` or ``postgresql.Insert``.
+
+    Raises:
+        StoreError: The database is neither SQLite nor PostgreSQL.
+    """
+    name = conn.dialect.name
+    if name == "sqlite":
+        return sqlite.insert(table)
+    if name == "postgresql":
+        return postgresql.insert(table)
+    raise StoreError(f"unsupported database dialect {name!r} (use SQLite or PostgreSQL)")
+
+
+def upsert(
+    conn: Connection,
+    table: sa.Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    index_elements: Iterable[str],
+    update_columns: Iterable[str] | None = None,
+) -> None:
+    """Insert ``rows``, updating ``update_columns`` where ``index_elements`` conflict.
+
+    Args:
+        conn: Connection inside a transaction.
+        table: Target table.
+        rows: Rows as mappings of column name to value (all with the same keys).
+        index_elements: Columns of the unique constraint that decides a conflict.
+        update_columns: Columns overwritten on conflict; ``None`` means every given
+            column except the conflict columns; an empty iterable means do nothing.
+    """
+    if not rows:
+        return
+    keys = list(index_elements)
+    stmt = insert_for(conn, table)
+    if update_columns is None:
+        columns = [c for c in rows[0] if c not in keys]
+    else:
+        columns = list(update_columns)
+    if columns:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={c: stmt.excluded[c] for c in columns}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    conn.execute(stmt, [dict(r) for r in rows])
+
+
+__all__ = [
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "UTCDateTime",
+    "connect",
+    "course_outcomes",
+    "courses",
+    "create_engine",
+    "insert_for",
+    "integrations",
+    "metadata",
+    "package_versions",
+    "sync_locks",
+    "sync_runs",
+    "upsert",
+    "utcnow",
+]

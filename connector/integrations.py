@@ -1,0 +1,541 @@
+"""Integrations: one registered vendor each, with the seven fields of the seed.
+
+An integration holds the Integration Name, Provider Name, Provider URL (the course list
+URL), Authentication URL (the token URL), Client ID, Client Secret and Sync Time, plus the
+time zone of the Sync Time, the authentication mode (``oauth2`` or ``basic``) and how
+often a full list is requested. Every function validates its input and raises
+:class:`~connector.errors.InvalidField` naming the field; the client secret is stored
+encrypted (:mod:`connector.secrets`) and never appears in messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+import urllib.parse
+import zoneinfo
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from connector import db
+from connector.config import Settings
+from connector.errors import IntegrationExists
+from connector.errors import IntegrationNotFound
+from connector.errors import InvalidField
+from connector.secrets import Secret
+from connector.secrets import decrypt
+from connector.secrets import encrypt
+
+AUTH_MODES = ("oauth2", "basic")
+DEFAULT_FULL_EVERY_DAYS = 7
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+@dataclass(frozen=True)
+class Integration:
+    """A registered vendor.
+
+    ``client_secret`` is a :class:`~connector.secrets.Secret`: printing the integration
+    shows ``***``.
+    """
+
+    id: int
+    name: str
+    provider: str
+    provider_url: str
+    auth_url: str | None
+    client_id: str
+    client_secret: Secret = field(repr=False)
+    auth_mode: str
+    sync_time: dt.time
+    timezone: str
+    enabled: bool
+    full_every_days: int
+    last_success_started_at: dt.datetime | None
+    last_full_sync_at: dt.datetime | None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+    @property
+    def sync_time_text(self) -> str:
+        """The Sync Time as ``HH:MM``."""
+        return self.sync_time.strftime("%H:%M")
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The Sync Time's time zone."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view; the client secret is shown as ``***``."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "provider": self.provider,
+            "provider_url": self.provider_url,
+            "auth_url": self.auth_url,
+            "client_id": self.client_id,
+            "client_secret": str(self.client_secret),
+            "auth_mode": self.auth_mode,
+            "sync_time": self.sync_time_text,
+            "timezone": self.timezone,
+            "enabled": self.enabled,
+            "full_every_days": self.full_every_days,
+            "last_success_started_at": _iso(self.last_success_started_at),
+            "last_full_sync_at": _iso(self.last_full_sync_at),
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+        }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_url(field_name: str, value: str) -> str:
+    """Check an endpoint URL: absolute http(s), a host, plain http only on loopback.
+
+    Args:
+        field_name: The field named in the error (e.g. ``"provider_url"``).
+        value: The URL.
+
+    Returns:
+        The URL, stripped of surrounding white space.
+
+    Raises:
+        InvalidField: The URL is unusable; the message names the field and the reason.
+    """
+    url = value.strip()
+    if not url:
+        raise InvalidField(field_name, "a URL is required")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+        _ = parts.port  # raises ValueError on a bad port
+    except ValueError as exc:
+        raise InvalidField(field_name, f"not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        raise InvalidField(field_name, f"must be an http(s) URL, got {url!r}")
+    if not host:
+        raise InvalidField(field_name, f"has no host: {url!r}")
+    if parts.username or parts.password:
+        # Credentials belong in the Client ID/Secret fields, never in a stored URL.
+        raise InvalidField(field_name, "must not contain a user name or password")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise InvalidField(
+            field_name,
+            f"plain http is only allowed for loopback hosts (localhost, 127.0.0.1, ::1); "
+            f"use https for {host}",
+        )
+    return url
+
+
+def parse_sync_time(value: str | dt.time) -> dt.time:
+    """Parse a Sync Time ``HH:MM`` (24-hour clock).
+
+    Raises:
+        InvalidField: Not ``HH:MM`` with 00-23 hours and 00-59 minutes.
+    """
+    if isinstance(value, dt.time):
+        return value.replace(second=0, microsecond=0, tzinfo=None)
+    match = _TIME_RE.match(value.strip())
+    if not match:
+        raise InvalidField("sync_time", f"expected HH:MM (24-hour clock), got {value!r}")
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        raise InvalidField("sync_time", f"{value!r} is not a time of day (00:00 to 23:59)")
+    return dt.time(hour, minute)
+
+
+def validate_timezone(value: str) -> str:
+    """Check an IANA time zone name such as ``Europe/Paris`` or ``UTC``.
+
+    Raises:
+        InvalidField: Unknown time zone.
+    """
+    name = value.strip()
+    try:
+        if not name or name != name.strip("/") or ".." in name:
+            raise ValueError(name)
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidField(
+            "timezone", f"unknown time zone {value!r} (use an IANA name such as Europe/Paris)"
+        ) from None
+    return name
+
+
+def validate_name(value: str) -> str:
+    """Check an Integration Name: 1-64 letters, digits, ``.``, ``_`` or ``-``.
+
+    Raises:
+        InvalidField: The name is empty or has other characters.
+    """
+    name = value.strip()
+    if not _NAME_RE.match(name):
+        raise InvalidField(
+            "name",
+            f"{value!r} is not a valid integration name (1-64 letters, digits, '.', '_' or "
+            "'-', starting with a letter or digit)",
+        )
+    return name
+
+
+def _validate_text(field_name: str, value: str, max_len: int) -> str:
+    text = value.strip()
+    if not text:
+        raise InvalidField(field_name, "must not be empty")
+    if len(text) > max_len:
+        raise InvalidField(field_name, f"is longer than {max_len} characters")
+    return text
+
+
+def _validate_auth_mode(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in AUTH_MODES:
+        raise InvalidField("auth_mode", f"must be one of {', '.join(AUTH_MODES)}, got {value!r}")
+    return mode
+
+
+def _validate_full_every_days(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 366:
+        raise InvalidField("full_every_days", f"must be a whole number of days 1-366, got {value}")
+    return value
+
+
+def _validate_secret(value: Secret | str) -> Secret:
+    secret = value if isinstance(value, Secret) else Secret(value)
+    if not secret.reveal():
+        raise InvalidField("client_secret", "must not be empty")
+    return secret
+
+
+def _check_auth_url(auth_mode: str, auth_url: str | None) -> str | None:
+    if auth_url is None or not auth_url.strip():
+        if auth_mode == "oauth2":
+            raise InvalidField("auth_url", "is required when auth_mode is oauth2")
+        return None
+    return validate_url("auth_url", auth_url)
+
+
+# --- rows <-> objects -----------------------------------------------------------------
+
+
+def _from_row(settings: Settings, row: RowMapping) -> Integration:
+    token = row["client_secret_encrypted"]
+    what = f"the client secret of integration {row['name']!r}"
+    return Integration(
+        id=row["id"],
+        name=row["name"],
+        provider=row["provider"],
+        provider_url=row["provider_url"],
+        auth_url=row["auth_url"],
+        client_id=row["client_id"],
+        client_secret=Secret.lazy(lambda: decrypt(settings, token, what=what).reveal()),
+        auth_mode=row["auth_mode"],
+        sync_time=parse_sync_time(row["sync_time"]),
+        timezone=row["timezone"],
+        enabled=bool(row["enabled"]),
+        full_every_days=row["full_every_days"],
+        last_success_started_at=row["last_success_started_at"],
+        last_full_sync_at=row["last_full_sync_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _select_by_name(conn: Connection, name: str) -> RowMapping:
+    row = (
+        conn.execute(sa.select(db.integrations).where(db.integrations.c.name == name))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise IntegrationNotFound(name)
+    return row
+
+
+# --- public API -------------------------------------------------------------------------
+
+
+def add(
+    engine: Engine,
+    settings: Settings,
+    *,
+    name: str,
+    provider: str,
+    provider_url: str,
+    auth_url: str | None,
+    client_id: str,
+    client_secret: Secret | str,
+    sync_time: str | dt.time,
+    timezone: str = "UTC",
+    auth_mode: str = "oauth2",
+    full_every_days: int = DEFAULT_FULL_EVERY_DAYS,
+    enabled: bool = True,
+) -> Integration:
+    """Register a vendor.
+
+    Args:
+        engine: Catalog database.
+        settings: Resolved settings (secret key location).
+        name: Integration Name (unique).
+        provider: Provider Name.
+        provider_url: Provider URL: the vendor's course list URL.
+        auth_url: Authentication URL: the token URL (optional in ``basic`` mode).
+        client_id: Client ID.
+        client_secret: Client Secret (encrypted before storage).
+        sync_time: Daily Sync Time ``HH:MM`` in ``timezone``.
+        timezone: IANA time zone of the Sync Time.
+        auth_mode: ``oauth2`` (client credentials) or ``basic``.
+        full_every_days: Request a full list (no ``If-Modified-Since``) every N days.
+        enabled: Whether the scheduler runs it.
+
+    Returns:
+        The stored integration.
+
+    Raises:
+        InvalidField: A field is invalid (the message names it).
+        IntegrationExists: The name is taken.
+    """
+    mode = _validate_auth_mode(auth_mode)
+    values: dict[str, Any] = {
+        "name": validate_name(name),
+        "provider": _validate_text("provider", provider, 200),
+        "provider_url": validate_url("provider_url", provider_url),
+        "auth_url": _check_auth_url(mode, auth_url),
+        "client_id": _validate_text("client_id", client_id, 500),
+        "auth_mode": mode,
+        "sync_time": parse_sync_time(sync_time).strftime("%H:%M"),
+        "timezone": validate_timezone(timezone),
+        "enabled": bool(enabled),
+        "full_every_days": _validate_full_every_days(full_every_days),
+    }
+    secret = _validate_secret(client_secret)
+    values["client_secret_encrypted"] = encrypt(settings, secret)
+    now = db.utcnow()
+    values["created_at"] = values["updated_at"] = now
+    try:
+        with engine.begin() as conn:
+            exists = conn.execute(
+                sa.select(db.integrations.c.id).where(db.integrations.c.name == values["name"])
+            ).first()
+            if exists is not None:
+                raise IntegrationExists(values["name"])
+            conn.execute(sa.insert(db.integrations).values(**values))
+    except IntegrityError:
+        # Lost a race with another process registering the same name.
+        raise IntegrationExists(values["name"]) from None
+    return get(engine, settings, values["name"])
+
+
+def get(engine: Engine, settings: Settings, name: str) -> Integration:
+    """Return the integration called ``name``.
+
+    Raises:
+        IntegrationNotFound: No such integration.
+    """
+    with engine.connect() as conn:
+        return _from_row(settings, _select_by_name(conn, name))
+
+
+def get_by_id(engine: Engine, settings: Settings, integration_id: int) -> Integration:
+    """Return the integration with database ID ``integration_id``.
+
+    Raises:
+        IntegrationNotFound: No such integration.
+    """
+    with engine.connect() as conn:
+        row = (
+            conn.execute(sa.select(db.integrations).where(db.integrations.c.id == integration_id))
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise IntegrationNotFound(f"#{integration_id}")
+    return _from_row(settings, row)
+
+
+def list_all(
+    engine: Engine, settings: Settings, *, enabled_only: bool = False
+) -> list[Integration]:
+    """Return every integration, ordered by name.
+
+    Args:
+        engine: Catalog database.
+        settings: Resolved settings.
+        enabled_only: Only the enabled ones (what the scheduler runs).
+    """
+    stmt = sa.select(db.integrations).order_by(db.integrations.c.name)
+    if enabled_only:
+        stmt = stmt.where(db.integrations.c.enabled.is_(True))
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    return [_from_row(settings, row) for row in rows]
+
+
+#: Fields :func:`update` accepts, besides ``client_secret``.
+UPDATABLE = (
+    "new_name",
+    "provider",
+    "provider_url",
+    "auth_url",
+    "client_id",
+    "sync_time",
+    "timezone",
+    "auth_mode",
+    "full_every_days",
+    "enabled",
+)
+
+
+def update(
+    engine: Engine,
+    settings: Settings,
+    name: str,
+    *,
+    client_secret: Secret | str | None = None,
+    **changes: Any,
+) -> Integration:
+    """Change fields of an integration; omitted (``None``) fields keep their value.
+
+    Args:
+        engine: Catalog database.
+        settings: Resolved settings.
+        name: The integration to change.
+        client_secret: A new Client Secret.
+        **changes: Any of :data:`UPDATABLE` (``new_name`` renames).
+
+    Returns:
+        The updated integration.
+
+    Raises:
+        InvalidField: A field is invalid or unknown.
+        IntegrationNotFound: No such integration.
+        IntegrationExists: ``new_name`` is taken.
+    """
+    unknown = sorted(set(changes) - set(UPDATABLE))
+    if unknown:
+        raise InvalidField(unknown[0], "is not a field of an integration")
+    given = {k: v for k, v in changes.items() if v is not None}
+    with engine.begin() as conn:
+        row = _select_by_name(conn, name)
+        values: dict[str, Any] = {}
+        mode = _validate_auth_mode(given.get("auth_mode", row["auth_mode"]))
+        if "auth_mode" in given:
+            values["auth_mode"] = mode
+        if "new_name" in given:
+            new_name = validate_name(given["new_name"])
+            if new_name != row["name"]:
+                clash = conn.execute(
+                    sa.select(db.integrations.c.id).where(db.integrations.c.name == new_name)
+                ).first()
+                if clash is not None:
+                    raise IntegrationExists(new_name)
+                values["name"] = new_name
+        if "provider" in given:
+            values["provider"] = _validate_text("provider", given["provider"], 200)
+        if "provider_url" in given:
+            values["provider_url"] = validate_url("provider_url", given["provider_url"])
+        if "auth_url" in given or "auth_mode" in given:
+            values["auth_url"] = _check_auth_url(mode, given.get("auth_url", row["auth_url"]))
+        if "client_id" in given:
+            values["client_id"] = _validate_text("client_id", given["client_id"], 500)
+        if "sync_time" in given:
+            values["sync_time"] = parse_sync_time(given["sync_time"]).strftime("%H:%M")
+        if "timezone" in given:
+            values["timezone"] = validate_timezone(given["timezone"])
+        if "full_every_days" in given:
+            values["full_every_days"] = _validate_full_every_days(given["full_every_days"])
+        if "enabled" in given:
+            values["enabled"] = bool(given["enabled"])
+        if client_secret is not None:
+            values["client_secret_encrypted"] = encrypt(settings, _validate_secret(client_secret))
+        if values:
+            values["updated_at"] = db.utcnow()
+            conn.execute(
+                sa.update(db.integrations).where(db.integrations.c.id == row["id"]).values(**values)
+            )
+        final_name = values.get("name", row["name"])
+    return get(engine, settings, final_name)
+
+
+def enable(engine: Engine, settings: Settings, name: str) -> Integration:
+    """Enable an integration (the scheduler runs it). Raises IntegrationNotFound."""
+    return update(engine, settings, name, enabled=True)
+
+
+def disable(engine: Engine, settings: Settings, name: str) -> Integration:
+    """Disable an integration (the scheduler skips it). Raises IntegrationNotFound."""
+    return update(engine, settings, name, enabled=False)
+
+
+def remove(engine: Engine, settings: Settings, name: str) -> None:
+    """Delete an integration with its catalog rows, runs and outcomes.
+
+    Published content files under ``settings.content_dir`` are left on disk: they may
+    still be served, and deleting files is not something to do inside a transaction.
+
+    Raises:
+        IntegrationNotFound: No such integration.
+    """
+    with engine.begin() as conn:
+        row = _select_by_name(conn, name)
+        integration_id = row["id"]
+        # Explicit deletes (children first) rather than relying on ON DELETE CASCADE,
+        # which SQLite only honours when foreign keys are switched on for the connection.
+        course_ids = sa.select(db.courses.c.id).where(db.courses.c.integration_id == integration_id)
+        run_ids = sa.select(db.sync_runs.c.id).where(
+            db.sync_runs.c.integration_id == integration_id
+        )
+        conn.execute(
+            sa.delete(db.package_versions).where(db.package_versions.c.course_id.in_(course_ids))
+        )
+        conn.execute(sa.delete(db.course_outcomes).where(db.course_outcomes.c.run_id.in_(run_ids)))
+        conn.execute(sa.delete(db.courses).where(db.courses.c.integration_id == integration_id))
+        conn.execute(sa.delete(db.sync_runs).where(db.sync_runs.c.integration_id == integration_id))
+        conn.execute(
+            sa.delete(db.sync_locks).where(db.sync_locks.c.integration_id == integration_id)
+        )
+        conn.execute(sa.delete(db.integrations).where(db.integrations.c.id == integration_id))
+
+
+__all__ = [
+    "AUTH_MODES",
+    "DEFAULT_FULL_EVERY_DAYS",
+    "UPDATABLE",
+    "Integration",
+    "add",
+    "disable",
+    "enable",
+    "get",
+    "get_by_id",
+    "list_all",
+    "parse_sync_time",
+    "remove",
+    "update",
+    "validate_name",
+    "validate_timezone",
+    "validate_url",
+]

@@ -1,0 +1,185 @@
+"""``GET /api/v1/courses``: the course list, with If-Modified-Since and stable paging.
+
+Paging walks the tenant's courses in order of their immutable insertion number ``seq``.
+The opaque cursor of a ``next`` link carries the last ``seq`` served, the
+If-Modified-Since instant of the first page, and the highest ``seq`` that existed when
+the first page was served (the snapshot bound). Each page holds the next courses with
+``last < seq <= bound`` that match the filter *at the time of that page*. Hence:
+
+- no ID is served twice in one walk, because ``seq`` strictly increases across pages;
+- a course that exists unchanged during the walk is served, because its ``seq`` is at
+  most the bound and its filter result never changes;
+- courses added during the walk are left to the next sync (their stamps are later than
+  the walk's start, so the next If-Modified-Since request returns them), which also
+  guarantees that a walk ends.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import flask
+from werkzeug.http import parse_date
+
+from mock_vendor.app import get_state
+from mock_vendor.app import note_fault
+from mock_vendor.auth import authenticate
+from mock_vendor.errors import APIError
+from mock_vendor.state import CourseRecord
+from mock_vendor.state import Tenant
+from mock_vendor.state import VendorState
+
+bp = flask.Blueprint("catalog", __name__)
+
+_CURSOR_VERSION = 1
+
+
+def encode_cursor(last_seq: int, bound: int, ims: datetime | None, client_id: str) -> str:
+    """Make the opaque ``cursor`` value of a next link."""
+    payload = {
+        "v": _CURSOR_VERSION,
+        "s": last_seq,
+        "b": bound,
+        "i": None if ims is None else int(ims.timestamp() * 1000),
+        "c": client_id,
+    }
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str, client_id: str) -> tuple[int, int, datetime | None]:
+    """Read a cursor back: ``(last_seq, bound, if_modified_since)``.
+
+    Raises:
+        APIError: 400 ``invalid_cursor`` when the cursor is not one this vendor made for
+            this client.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        payload = json.loads(raw)
+        if not isinstance(payload, dict) or payload.get("v") != _CURSOR_VERSION:
+            raise ValueError("unknown cursor version")
+        last_seq, bound, ims = payload["s"], payload["b"], payload["i"]
+        if not all(isinstance(v, int) and v >= 0 for v in (last_seq, bound)):
+            raise ValueError("bad positions")
+        if ims is not None and not isinstance(ims, int):
+            raise ValueError("bad instant")
+        if payload.get("c") != client_id:
+            raise ValueError("cursor of another client")
+        instant = None if ims is None else datetime.fromtimestamp(ims / 1000, tz=UTC)
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, OSError) as exc:
+        raise APIError(400, "invalid_cursor", f"The cursor parameter is not valid: {exc}.") from exc
+    return last_seq, bound, instant
+
+
+def if_modified_since() -> datetime | None:
+    """The request's If-Modified-Since instant; ``None`` when absent or unparseable."""
+    value = flask.request.headers.get("If-Modified-Since")
+    if not value:
+        return None
+    try:
+        parsed = parse_date(value)
+    except (ValueError, OverflowError):  # pragma: no cover - parse_date returns None
+        return None
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def package_url(state: VendorState, course_id: str) -> str:
+    """The absolute DownloadPackageUrl of a course."""
+    base = state.config["PUBLIC_BASE_URL"] or flask.request.host_url
+    return f"{base.rstrip('/')}/api/v1/courses/{quote(course_id, safe='')}/package.zip"
+
+
+def _matches(state: VendorState, record: CourseRecord, ims: datetime | None) -> bool:
+    if ims is None:
+        return record.is_active
+    if record.changed_at <= ims:
+        return False
+    if not record.is_active and state.faults.get("drop_deactivations", "list", record.course_id):
+        note_fault("drop_deactivations")
+        return False
+    return True
+
+
+def _course_json(state: VendorState, record: CourseRecord) -> dict[str, Any]:
+    body = record.to_json(package_url(state, record.course_id))
+    if state.faults.get("bad_timestamp", "list", record.course_id):
+        note_fault("bad_timestamp")
+        body["LastModifiedUTC"] = record.last_modified.strftime("%Y-%m-%d %H:%M:%S")
+    if state.faults.get("title_mismatch", "list", record.course_id):
+        note_fault("title_mismatch")
+        body["Title"] = f"{body['Title']} (updated edition)"
+    return body
+
+
+def _page(
+    state: VendorState, tenant: Tenant, last_seq: int, bound: int, ims: datetime | None
+) -> tuple[list[CourseRecord], bool]:
+    consuming = state.faults.get("consuming_get", "list")
+    selected: list[CourseRecord] = []
+    more = False
+    for record in tenant.after(last_seq, bound):
+        if not _matches(state, record, ims):
+            continue
+        if consuming and tenant.delivered.get(record.course_id) == record.change:
+            note_fault("consuming_get")
+            continue
+        if len(selected) == state.page_size:
+            more = True
+            break
+        selected.append(record)
+    if consuming:
+        for record in selected:
+            tenant.delivered[record.course_id] = record.change
+    return selected, more
+
+
+@bp.get("/api/v1/courses")
+def list_courses() -> flask.Response:
+    """The course list (contract section 2)."""
+    tenant = authenticate("list")
+    state = get_state()
+    cursor = flask.request.args.get("cursor")
+    with state.lock:
+        if cursor:
+            last_seq, bound, ims = decode_cursor(cursor, tenant.client_id)
+        else:
+            last_seq, bound, ims = 0, len(tenant.records), if_modified_since()
+        records, more = _page(state, tenant, last_seq, bound, ims)
+        if state.faults.get("duplicate_ids", "list") and last_seq > 0:
+            previous = tenant.records[last_seq - 1]
+            if _matches(state, previous, ims):
+                note_fault("duplicate_ids")
+                records.insert(0, previous)
+        courses = [_course_json(state, record) for record in records]
+        loop = state.faults.get("next_link_loop", "list")
+        wrapped = state.faults.get("list_wrapped", "list")
+        html = state.faults.get("list_wrong_content_type", "list")
+        not_modified = state.faults.get("not_modified_304", "list")
+    if not courses and ims is not None and not cursor and not_modified:
+        note_fault("not_modified_304")
+        return flask.Response(status=304)
+    body: Any = courses
+    if wrapped:
+        note_fault("list_wrapped")
+        body = {"courses": courses, "count": len(courses)}
+    response = flask.jsonify(body)
+    if html:
+        note_fault("list_wrong_content_type")
+        response.mimetype = "text/html"
+    if more:
+        next_cursor = encode_cursor(records[-1].seq, bound, ims, tenant.client_id)
+        next_url = f"{flask.request.base_url}?cursor={next_cursor}"
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    elif loop:
+        note_fault("next_link_loop")
+        response.headers["Link"] = f'<{flask.request.base_url}>; rel="next"'
+    return response

@@ -1,0 +1,203 @@
+"""``cckit vendor``: run the mock vendor from the command line.
+
+``cckit vendor serve`` prints, as its first line of stdout, one JSON object with the
+URLs and credentials an LMS connector needs, then human-readable lines, and serves
+with waitress until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _load_config_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--config") from exc
+    if not isinstance(data, dict):
+        raise click.BadParameter(
+            f"{path}: expected a JSON object of config keys", param_hint="--config"
+        )
+    return {str(k).upper(): v for k, v in data.items()}
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):  # noqa: S104 - only to print a usable URL for a wildcard bind
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+@click.group("vendor")
+def vendor() -> None:
+    """The mock vendor: a local LCMS that serves vendor contract v1 (and breaks it)."""
+
+
+@vendor.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port; 0 picks a free one.",
+)
+@click.option("--courses", type=click.IntRange(0), help="Generated catalog size [default: 25].")
+@click.option("--seed", type=int, help="Seed of the generated catalog [default: 0].")
+@click.option(
+    "--catalog",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Serve the AICC zips of this folder instead of a generated catalog.",
+)
+@click.option("--page-size", type=click.IntRange(1), help="Courses per list page [default: 50].")
+@click.option("--auth-mode", type=click.Choice(["oauth2", "basic"]), help="[default: oauth2]")
+@click.option("--client-id", help="Client ID [default: cckit-demo].")
+@click.option("--client-secret", help="Client secret [default: generated and printed].")
+@click.option(
+    "--token-ttl", type=click.IntRange(60), help="Token lifetime, seconds [default: 3600]."
+)
+@click.option("--admin-token", help="Admin API Bearer token [default: generated and printed].")
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="NAME[:ARG][@SCOPE]",
+    help="Switch a fault on (repeatable); see docs/mock-vendor.md.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Cache of generated packages [default: the user cache dir].",
+)
+@click.option("--clock-start", metavar="RFC3339", help="Instant the mock clock starts at.")
+@click.option("--prebuild", is_flag=True, help="Build every package in the background at start.")
+@click.option(
+    "--threads", default=16, show_default=True, type=click.IntRange(1), help="Worker threads."
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON file of config keys (e.g. TENANTS); options given here override it.",
+)
+def serve(
+    host: str,
+    port: int,
+    courses: int | None,
+    seed: int | None,
+    catalog: Path | None,
+    page_size: int | None,
+    auth_mode: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    token_ttl: int | None,
+    admin_token: str | None,
+    faults: tuple[str, ...],
+    cache_dir: Path | None,
+    clock_start: str | None,
+    prebuild: bool,
+    threads: int,
+    config_file: Path | None,
+) -> None:
+    """Serve the mock vendor (waitress, threaded) until SIGINT/SIGTERM.
+
+    The first stdout line is JSON: base_url, auth_url, course_list_url, client_id,
+    auth_mode, admin_url (+ client_secret / admin_token when they were generated).
+    """
+    from waitress.server import create_server
+
+    from mock_vendor.app import create_app
+    from mock_vendor.app import get_state
+    from mock_vendor.errors import MockVendorError
+
+    config: dict[str, Any] = _load_config_file(config_file) if config_file else {}
+    options = {
+        "COURSES": courses,
+        "SEED": seed,
+        "CATALOG": str(catalog) if catalog else None,
+        "PAGE_SIZE": page_size,
+        "AUTH_MODE": auth_mode,
+        "CLIENT_ID": client_id,
+        "CLIENT_SECRET": client_secret,
+        "TOKEN_TTL": token_ttl,
+        "ADMIN_TOKEN": admin_token,
+        "CACHE_DIR": str(cache_dir) if cache_dir else None,
+        "CLOCK_START": clock_start,
+    }
+    config.update({key: value for key, value in options.items() if value is not None})
+    if faults:
+        config["FAULTS"] = [*config.get("FAULTS", []), *faults]
+    if prebuild:
+        config["PREBUILD"] = True
+    try:
+        app = create_app(config)
+    except MockVendorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    state = get_state(app)
+    try:
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            connection_limit=1000,
+            backlog=1024,
+            asyncore_use_poll=True,
+            ident="cckit-mock-vendor",
+        )
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+    bound_port = server.effective_port  # type: ignore[union-attr]
+    base_url = f"http://{_url_host(host)}:{bound_port}"
+    tenant = state.default_tenant
+    spec = state.tenant_specs[0]
+    line: dict[str, Any] = {
+        "base_url": base_url,
+        "auth_url": f"{base_url}/oauth/token" if state.auth_mode == "oauth2" else None,
+        "course_list_url": f"{base_url}/api/v1/courses",
+        "client_id": tenant.client_id,
+        "auth_mode": state.auth_mode,
+    }
+    if spec["secret_generated"]:
+        line["client_secret"] = tenant.client_secret
+    line["admin_url"] = f"{base_url}/_admin"
+    if state.admin_token_generated:
+        line["admin_token"] = state.admin_token
+    click.echo(json.dumps(line))
+    summary = state.summary()
+    click.echo(f"cckit mock vendor on {base_url} ({state.auth_mode} auth)")
+    for item in summary["tenants"]:
+        click.echo(
+            f"  client {item['client_id']}: {item['catalog']} "
+            f"({item['active']} of {item['courses']} active)"
+        )
+    for fault in summary["faults"]:
+        click.echo(f"  fault on: {fault['name']} ({fault['requirement']})")
+    if host not in _LOOPBACK:
+        click.echo(f"warning: listening on {host}, not only on loopback", err=True)
+    click.echo("Press Ctrl+C (or send SIGTERM) to stop.")
+    sys.stdout.flush()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:  # pragma: no cover - waitress usually handles it itself
+        pass
+    finally:
+        server.close()
+    click.echo("stopped")

@@ -1,0 +1,85 @@
+"""The mock's clock: token expiry and ``LastModifiedUTC`` stamps are read from it.
+
+It starts at a configured instant (or the real time) and then runs with real time
+unless frozen; the admin API can move it forward so that tests can expire tokens or
+age a catalog without sleeping.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+from mock_vendor.errors import ConfigError
+
+
+def parse_instant(text: str, *, field: str = "instant") -> datetime:
+    """Parse an RFC 3339 date-time (``Z`` or an offset) into an aware UTC datetime.
+
+    Args:
+        text: e.g. ``"2026-11-26T10:00:00Z"``.
+        field: Name used in the error message.
+
+    Raises:
+        ConfigError: When ``text`` is not an RFC 3339 date-time with a time zone.
+    """
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{field}: {text!r} is not an RFC 3339 date-time") from exc
+    if value.tzinfo is None:
+        raise ConfigError(f"{field}: {text!r} has no time zone (end it with Z)")
+    return value.astimezone(UTC)
+
+
+def format_instant(value: datetime) -> str:
+    """Format as RFC 3339 UTC ending in ``Z``, with milliseconds only when non-zero."""
+    value = value.astimezone(UTC)
+    millis = value.microsecond // 1000
+    base = value.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{base}.{millis:03d}Z" if millis else f"{base}Z"
+
+
+class MockClock:
+    """A thread-safe clock that can be started at any instant, frozen and advanced.
+
+    Args:
+        start: The instant the clock shows now; ``None`` means the real current time.
+        frozen: When true the clock only moves through :meth:`advance`.
+    """
+
+    def __init__(self, start: datetime | None = None, *, frozen: bool = False) -> None:
+        self._lock = threading.Lock()
+        self._start = (start or datetime.now(UTC)).astimezone(UTC)
+        self._real_start = time.monotonic()
+        self._offset = timedelta()
+        self.frozen = frozen
+
+    def now(self) -> datetime:
+        """The mock's current instant (aware, UTC, millisecond resolution)."""
+        with self._lock:
+            elapsed = (
+                timedelta()
+                if self.frozen
+                else timedelta(seconds=time.monotonic() - self._real_start)
+            )
+            value = self._start + elapsed + self._offset
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the clock forward by ``seconds`` (must be >= 0); returns the new instant.
+
+        Raises:
+            ConfigError: When ``seconds`` is negative (the clock never runs backwards).
+        """
+        if seconds < 0:
+            raise ConfigError(f"seconds: {seconds} is negative; the clock only moves forward")
+        with self._lock:
+            self._offset += timedelta(seconds=seconds)
+        return self.now()
+
+    def __repr__(self) -> str:
+        return f"MockClock(now={format_instant(self.now())!r}, frozen={self.frozen})"

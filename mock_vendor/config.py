@@ -1,0 +1,50 @@
+"""Configuration keys of the mock vendor and their defaults.
+
+Set them with ``create_app({...})``, or from the environment with the ``CCKIT_MOCK_``
+prefix (values parsed as JSON when they can be: ``CCKIT_MOCK_PAGE_SIZE=20``,
+``CCKIT_MOCK_FAULTS='["latency:100"]'``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Every key the mock reads, with its default.
+DEFAULTS: dict[str, Any] = {
+    # "oauth2" (token endpoint + Bearer) or "basic" (HTTP Basic on every call).
+    "AUTH_MODE": "oauth2",
+    # Single-tenant credentials; CLIENT_SECRET None means "generate one".
+    "CLIENT_ID": "cckit-demo",
+    "CLIENT_SECRET": None,
+    # Bearer token of the admin API; None means "generate one".
+    "ADMIN_TOKEN": None,
+    # Lifetime of access tokens in seconds of mock time (the contract asks >= 60).
+    "TOKEN_TTL": 3600,
+    # Generated catalog: number of courses and seed.
+    "COURSES": 25,
+    "SEED": 0,
+    # A folder of AICC zips to serve instead of a generated catalog.
+    "CATALOG": None,
+    # Several tenants: [{"client_id", "client_secret", "courses", "seed", "catalog"}, ...].
+    "TENANTS": None,
+    # Courses per list page.
+    "PAGE_SIZE": 50,
+    # Where generated packages are cached (None: the user cache dir of cckit).
+    "CACHE_DIR": None,
+    # Upper bound of the media file in generated packages (sizes are log-uniform).
+    "MAX_ASSET_BYTES": 2_000_000,
+    # Build every generated package in a background thread at start.
+    "PREBUILD": False,
+    # RFC 3339 instant the mock clock starts at (None: now); frozen clocks move only
+    # through the admin API.
+    "CLOCK_START": None,
+    "CLOCK_FROZEN": False,
+    # Faults switched on at start: "NAME[:ARG][@SCOPE]" strings or {"name", "arg", "scope"}.
+    "FAULTS": [],
+    # Entries kept in the request journal.
+    "JOURNAL_SIZE": 10_000,
+    # Test hook: validate every JSON response against schemas/ and fail loudly.
+    "VALIDATE_RESPONSES": False,
+    # Base URL used in DownloadPackageUrl (None: the URL the request came in on).
+    "PUBLIC_BASE_URL": None,
+}

@@ -1,0 +1,244 @@
+"""``GET``/``HEAD /api/v1/courses/<ID>/package.zip``: streamed AICC packages.
+
+Answers carry ``Content-Length``, a SHA-256-based ``ETag``, ``Last-Modified`` (the
+course's PackageLastModifiedUTC) and ``Accept-Ranges: bytes``. One byte range is served
+with ``206``; an unsatisfiable or malformed ``bytes=`` range gets ``416``; several ranges
+are answered with the whole body (RFC 9110 lets a server ignore them). ``If-None-Match``
+gets ``304`` and ``If-Range`` is honoured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import flask
+from werkzeug.http import http_date
+from werkzeug.http import parse_etags
+from werkzeug.http import parse_range_header
+
+from mock_vendor.app import get_state
+from mock_vendor.app import note_fault
+from mock_vendor.auth import authenticate
+from mock_vendor.errors import APIError
+from mock_vendor.state import CourseRecord
+
+bp = flask.Blueprint("packages", __name__)
+
+_CHUNK = 64 * 1024
+
+
+def _file_chunks(path: Path, start: int, length: int) -> Iterator[bytes]:
+    # Opened lazily: a HEAD response never iterates, so never opens the file.
+    with path.open("rb") as handle:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
+
+
+def _memory_chunks(data: bytes, start: int, length: int) -> Iterator[bytes]:
+    view = memoryview(data)[start : start + length]
+    for offset in range(0, len(view), _CHUNK):
+        yield bytes(view[offset : offset + _CHUNK])
+
+
+def _dribble(chunks: Iterator[bytes], bytes_per_second: int) -> Iterator[bytes]:
+    step = max(1, bytes_per_second // 10)
+    for chunk in chunks:
+        for offset in range(0, len(chunk), step):
+            yield chunk[offset : offset + step]
+            time.sleep(0.1)
+
+
+def corrupt(data: bytes) -> bytes:
+    """The ``corrupt_zip`` fault: overwrite every central-directory and end record."""
+    return data.replace(b"PK\x01\x02", b"XX\x01\x02").replace(b"PK\x05\x06", b"XX\x05\x06")
+
+
+#: AICC defects applied by the ``aicc_defect`` fault, in rotation by course ``seq``:
+#: (name, file extension, function of the file's text lines -> new lines).
+def _drop_keyword(keyword: str) -> object:
+    def edit(lines: list[str]) -> list[str]:
+        return [line for line in lines if not line.strip().lower().startswith(keyword.lower())]
+
+    return edit
+
+
+def _unknown_cst_member(lines: list[str]) -> list[str]:
+    # Add a member the AU table does not define to the first record after the header.
+    if len(lines) >= 2:
+        lines = list(lines)
+        lines[1] = lines[1].rstrip() + ',"A999"'
+    return lines
+
+
+def _duplicate_au(lines: list[str]) -> list[str]:
+    # Repeat the first AU record: System_IDs must be unique.
+    if len(lines) >= 2:
+        return [*lines[:2], lines[1], *lines[2:]]
+    return lines
+
+
+def _drop_header(lines: list[str]) -> list[str]:
+    return lines[1:]
+
+
+AICC_DEFECTS: list[tuple[str, str, object]] = [
+    ("crs-missing-course-id", ".crs", _drop_keyword("Course_ID")),
+    ("cst-unknown-member", ".cst", _unknown_cst_member),
+    ("au-duplicate-system-id", ".au", _duplicate_au),
+    ("crs-missing-course-title", ".crs", _drop_keyword("Course_Title")),
+    ("des-missing-header", ".des", _drop_header),
+]
+
+
+def inject_aicc_defect(data: bytes, number: int) -> tuple[bytes, str]:
+    """Rewrite one AICC file of a package with defect ``number % len(AICC_DEFECTS)``.
+
+    Returns:
+        The new zip bytes and the defect's name.
+    """
+    name, extension, edit = AICC_DEFECTS[number % len(AICC_DEFECTS)]
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename.lower().endswith(extension):
+                text = content.decode("utf-8-sig", errors="replace")
+                newline = "\r\n" if "\r\n" in text else "\n"
+                lines = edit(text.splitlines())  # type: ignore[operator]
+                content = (newline.join(lines) + newline).encode("utf-8")
+            target.writestr(info, content)
+    return out.getvalue(), name
+
+
+def _lookup(course_id: str) -> CourseRecord:
+    tenant = authenticate("package", course_id)
+    state = get_state()
+    with state.lock:
+        record = tenant.by_id.get(course_id)
+    if record is None:
+        raise APIError(404, "not_found", f"There is no course with ID {course_id!r}.")
+    if not record.is_active:
+        raise APIError(404, "not_found", f"Course {course_id!r} is inactive: no package.")
+    return record
+
+
+@bp.route("/api/v1/courses/<course_id>/package.zip", methods=["GET", "HEAD"])
+def package(course_id: str) -> flask.Response:
+    """Serve a course package (contract section 4)."""
+    record = _lookup(course_id)
+    state = get_state()
+    try:
+        info = record.package.info()
+    except OSError as exc:
+        state.record_problem(f"package {course_id}: {exc}")
+        raise APIError(
+            500, "internal_error", f"The package of {course_id!r} is unavailable."
+        ) from exc
+    with state.lock:
+        faults = {
+            name: state.faults.get(name, "package", course_id)
+            for name in (
+                "wrong_content_type",
+                "lying_content_length",
+                "truncated_download",
+                "slow_download",
+                "no_range",
+                "corrupt_zip",
+                "aicc_defect",
+            )
+        }
+    data: bytes | None = None
+    etag = info.etag
+    size = info.size
+    if faults["corrupt_zip"] or faults["aicc_defect"]:
+        data = record.package.read_bytes()
+        if faults["aicc_defect"]:
+            note_fault("aicc_defect")
+            data, _ = inject_aicc_defect(data, record.seq)
+        if faults["corrupt_zip"]:
+            note_fault("corrupt_zip")
+            data = corrupt(data)
+        size = len(data)
+        etag = f'"sha256-{hashlib.sha256(data).hexdigest()[:32]}"'
+
+    headers = {
+        "ETag": etag,
+        "Last-Modified": http_date(record.package_last_modified),
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, no-cache",
+    }
+    if_none_match = flask.request.headers.get("If-None-Match")
+    if if_none_match and parse_etags(if_none_match).contains_weak(etag.strip('"')):
+        return flask.Response(status=304, headers=headers)
+
+    status, start, length = 200, 0, size
+    range_header = flask.request.headers.get("Range")
+    if_range = flask.request.headers.get("If-Range")
+    use_range = range_header is not None and (if_range is None or if_range.strip() == etag)
+    if use_range and faults["no_range"]:
+        note_fault("no_range")
+        use_range = False
+    if use_range and range_header is not None:
+        parsed = parse_range_header(range_header)
+        if parsed is None or parsed.units != "bytes":
+            if range_header.strip().lower().startswith("bytes"):
+                # A malformed bytes range: rejecting it is allowed (RFC 9110 14.2).
+                raise APIError(
+                    416,
+                    "range_not_satisfiable",
+                    f"The Range header {range_header!r} is not a valid byte range.",
+                    {"Content-Range": f"bytes */{size}"},
+                )
+        elif len(parsed.ranges) == 1:
+            bounds = parsed.range_for_length(size)
+            if bounds is None:
+                raise APIError(
+                    416,
+                    "range_not_satisfiable",
+                    f"The range {range_header!r} is outside the {size}-byte package.",
+                    {"Content-Range": f"bytes */{size}"},
+                )
+            start, stop = bounds
+            status, length = 206, stop - start
+            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+
+    chunks = (
+        _memory_chunks(data, start, length)
+        if data is not None
+        else _file_chunks(info.path, start, length)
+    )
+    declared = length
+    if faults["truncated_download"] and flask.request.method == "GET":
+        note_fault("truncated_download")
+        sent = int(length * float(faults["truncated_download"].arg))
+        chunks = _memory_chunks(b"".join(chunks), 0, sent)
+        headers["Connection"] = "close"
+    if faults["lying_content_length"]:
+        note_fault("lying_content_length")
+        declared = length + int(faults["lying_content_length"].arg)
+        headers["Connection"] = "close"
+    if faults["slow_download"]:
+        note_fault("slow_download")
+        chunks = _dribble(chunks, int(faults["slow_download"].arg))
+    mimetype = "application/zip"
+    if faults["wrong_content_type"]:
+        note_fault("wrong_content_type")
+        mimetype = str(faults["wrong_content_type"].arg)
+    headers["Content-Length"] = str(declared)
+    if flask.request.method == "HEAD":
+        chunks = iter(())
+    return flask.Response(
+        chunks, status=status, headers=headers, mimetype=mimetype, direct_passthrough=True
+    )

@@ -1,0 +1,199 @@
+"""Building tenant catalogs: generated from a seed, or read from a folder of AICC zips."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import zipfile
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
+
+import aicc
+from aicc.reader import read as read_aicc
+from mock_vendor import _generate
+from mock_vendor.clock import parse_instant
+from mock_vendor.errors import CatalogError
+from mock_vendor.errors import ConfigError
+from mock_vendor.state import COURSE_FIELDS
+from mock_vendor.state import Package
+from mock_vendor.state import Tenant
+
+if TYPE_CHECKING:
+    from mock_vendor.state import VendorState
+
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
+
+
+def build_catalog(spec: dict[str, Any], state: VendorState) -> Tenant:
+    """Build the tenant described by ``spec`` (from ``VendorState.tenant_specs``)."""
+    if spec.get("catalog"):
+        return load_folder(spec, Path(spec["catalog"]), state)
+    return generate(spec, state)
+
+
+def _int(spec: dict[str, Any], key: str, minimum: int) -> int:
+    try:
+        value = int(spec[key])
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{key}: {spec[key]!r} is not an integer") from exc
+    if value < minimum:
+        raise ConfigError(f"{key}: {value} must be at least {minimum}")
+    return value
+
+
+def generate(spec: dict[str, Any], state: VendorState) -> Tenant:
+    """A deterministic generated catalog (``courses`` courses from ``seed``)."""
+    count = _int(spec, "courses", 0)
+    seed = _int(spec, "seed", 0)
+    max_asset = _int(dict(state.config), "MAX_ASSET_BYTES", 2_000)
+    tenant = Tenant(
+        spec["client_id"], spec["client_secret"], f"generated: {count} courses, seed {seed}"
+    )
+    now = state.clock.now()
+    directory = state.cache_dir / "generated"
+    for index in range(count):
+        generated = _generate.generate_course(seed, index, max_asset_bytes=max_asset)
+
+        def rebuild(revision: int, generated: _generate.GeneratedCourse = generated) -> Package:
+            name = (
+                f"v{_generate.GENERATOR_VERSION}-s{seed}-i{generated.index}"
+                f"-a{max_asset}-r{revision}.zip"
+            )
+            return Package(
+                directory / name,
+                lambda: _generate.build_generated_package(seed, generated, revision),
+            )
+
+        tenant.add(
+            generated.course_id,
+            dict(generated.meta),
+            min(generated.last_modified, now),
+            min(generated.package_last_modified, now),
+            rebuild(0),
+            rebuild,
+        )
+    return tenant
+
+
+def admin_rebuild(
+    state: VendorState, course_id: str, meta: dict[str, Any]
+) -> Callable[[int], Package]:
+    """A ``rebuild(revision) -> Package`` for a course added through the admin API.
+
+    The package is a one-lesson level-1 AICC course whose CRS title is the course Title.
+    """
+    title = str(meta.get("Title", course_id))
+    description = str(meta.get("Description", ""))
+
+    def rebuild(revision: int) -> Package:
+        rng = random.Random(f"cckit-mock-admin:{course_id}:{revision}")
+        course = _generate.build_course_model(course_id, title, description, "1", 1, rng)
+        data = aicc.write_zip(
+            course,
+            extra_files={
+                "lesson1/index.html": _generate._lesson_html(title, 1),
+                "media/revision.txt": f"revision {revision}\n".encode(),
+            },
+        )
+        return Package.from_bytes(data, state.cache_dir / "uploads")
+
+    return rebuild
+
+
+# ---------------------------------------------------------------------- folder catalogs
+
+
+def _sanitize_id(text: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "-", text.strip()).strip("-_")[:50]
+    return cleaned
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(int(path.stat().st_mtime), tz=UTC)
+
+
+def _read_sidecar(path: Path) -> dict[str, Any]:
+    sidecar = path.with_suffix(".json")
+    if not sidecar.exists():
+        return {}
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CatalogError(f"{sidecar}: not readable JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CatalogError(f"{sidecar}: expected a JSON object with course fields")
+    unknown = set(data) - {*COURSE_FIELDS, "ID", "LastModifiedUTC", "PackageLastModifiedUTC"}
+    if unknown:
+        raise CatalogError(f"{sidecar}: unknown field(s) {', '.join(sorted(unknown))}")
+    return data
+
+
+def load_folder(spec: dict[str, Any], folder: Path, state: VendorState) -> Tenant:
+    """A catalog made of every ``*.zip`` in ``folder``.
+
+    Metadata comes from each zip's CRS (``Course_ID``, ``Course_Title``,
+    ``[Course_Description]``); a sidecar ``<name>.json`` next to the zip may set any course
+    field (``ID``, ``Title``, ``Languages``, ``IsActive``, ...). Stamps default to the
+    zip's modification time.
+
+    Raises:
+        CatalogError: The folder is missing, a zip is unreadable, a sidecar is bad, or
+            two packages end up with the same ID.
+    """
+    if not folder.is_dir():
+        raise CatalogError(f"catalog folder {folder} does not exist or is not a folder")
+    tenant = Tenant(spec["client_id"], spec["client_secret"], f"folder: {folder}")
+    now = state.clock.now()
+    zips = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".zip" and p.is_file())
+    for path in zips:
+        if not zipfile.is_zipfile(path):
+            raise CatalogError(f"{path}: not a zip archive")
+        try:
+            report = read_aicc(path)
+        except aicc.AiccError as exc:
+            raise CatalogError(f"{path}: cannot be read: {exc}") from exc
+        sidecar = _read_sidecar(path)
+        course = report.courses[0] if report.courses else None
+        course_id = str(
+            sidecar.get("ID")
+            or _sanitize_id(course.course_id if course and course.course_id else "")
+            or _sanitize_id(path.stem)
+        )
+        if not _ID_PATTERN.match(course_id):
+            raise CatalogError(
+                f"{path}: course ID {course_id!r} does not match the contract's ID pattern; "
+                "set ID in the sidecar JSON"
+            )
+        if course_id in tenant.by_id:
+            raise CatalogError(f"{path}: course ID {course_id!r} is used by another package")
+        title = (course.course_title if course else "").strip() or path.stem
+        meta: dict[str, Any] = {
+            "Title": title[:255],
+            "Description": (course.description if course else "")[:10000],
+            "IsActive": True,
+            "Languages": ["en-US"],
+        }
+        meta.update({k: v for k, v in sidecar.items() if k in COURSE_FIELDS})
+        stamp = min(_mtime(path), now)
+        try:
+            last_modified = (
+                parse_instant(sidecar["LastModifiedUTC"], field=f"{path}: LastModifiedUTC")
+                if "LastModifiedUTC" in sidecar
+                else stamp
+            )
+            package_modified = (
+                parse_instant(
+                    sidecar["PackageLastModifiedUTC"], field=f"{path}: PackageLastModifiedUTC"
+                )
+                if "PackageLastModifiedUTC" in sidecar
+                else stamp
+            )
+        except ConfigError as exc:
+            raise CatalogError(str(exc)) from exc
+        tenant.add(course_id, meta, last_modified, package_modified, Package(path))
+    return tenant

@@ -1,0 +1,245 @@
+"""The catalog store: schema on first use, SQLite settings, transactions, upsert, UTC times.
+
+The ``postgres`` test runs the same checks against PostgreSQL when
+``CCKIT_TEST_POSTGRES_URL`` is set (e.g. ``postgresql+psycopg://user@localhost/cckit_test``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from connector import db
+from connector.config import Settings
+from connector.errors import StoreError
+
+TABLES = {
+    "integrations",
+    "courses",
+    "package_versions",
+    "sync_runs",
+    "course_outcomes",
+    "sync_locks",
+}
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    eng = db.connect(f"sqlite:///{tmp_path / 'sub' / 'catalog.sqlite3'}")
+    yield eng
+    eng.dispose()
+
+
+def _integration(conn: sa.Connection, name: str = "tts") -> int:
+    now = db.utcnow()
+    result = conn.execute(
+        sa.insert(db.integrations).values(
+            name=name,
+            provider="TTS",
+            provider_url="https://vendor.example/courses",
+            auth_url="https://vendor.example/token",
+            client_id="cid",
+            client_secret_encrypted="x",
+            sync_time="03:00",
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def _course(integration_id: int, vendor_id: str, title: str) -> dict[str, object]:
+    now = db.utcnow()
+    return {
+        "integration_id": integration_id,
+        "vendor_id": vendor_id,
+        "title": title,
+        "languages": ["en-US"],
+        "subjects": [],
+        "keywords": [],
+        "localization": [],
+        "protected_fields": [],
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def test_schema_created_on_first_use_with_parent_directory(tmp_path: Path) -> None:
+    settings = Settings.resolve(home=tmp_path / "home", environ={})
+    eng = db.connect(settings)
+    try:
+        assert set(sa.inspect(eng).get_table_names()) >= TABLES
+        assert (tmp_path / "home" / "catalog.sqlite3").is_file()
+        # Connecting again to an existing database is harmless.
+        db.connect(settings).dispose()
+    finally:
+        eng.dispose()
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == db.SQLITE_BUSY_TIMEOUT_MS
+
+
+def test_failed_transaction_leaves_no_half_write(engine: Engine) -> None:
+    with engine.begin() as conn:
+        iid = _integration(conn)
+
+    class Boom(Exception):
+        pass
+
+    def half_write() -> None:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(db.courses), [_course(iid, "C1", "one"), _course(iid, "C2", "two")]
+            )
+            conn.execute(sa.update(db.integrations).values(provider="changed"))
+            raise Boom
+
+    with pytest.raises(Boom):
+        half_write()
+
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.courses)).scalar() == 0
+        assert conn.execute(sa.select(db.integrations.c.provider)).scalar() == "TTS"
+
+
+def test_constraint_violation_rolls_back_the_whole_batch(engine: Engine) -> None:
+    with engine.begin() as conn:
+        iid = _integration(conn)
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.insert(db.courses), [_course(iid, "C1", "one"), _course(iid, "C1", "dup")])
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.courses)).scalar() == 0
+
+
+def test_foreign_keys_are_enforced(engine: Engine) -> None:
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(sa.insert(db.courses), [_course(999, "C1", "orphan")])
+
+
+def _check_upsert(eng: Engine) -> None:
+    with eng.begin() as conn:
+        iid = _integration(conn, f"up-{uuid.uuid4().hex[:8]}")
+        db.upsert(
+            conn,
+            db.courses,
+            [_course(iid, "C1", "first"), _course(iid, "C2", "second")],
+            index_elements=["integration_id", "vendor_id"],
+        )
+    with eng.begin() as conn:
+        db.upsert(
+            conn,
+            db.courses,
+            [_course(iid, "C1", "renamed"), _course(iid, "C3", "third")],
+            index_elements=["integration_id", "vendor_id"],
+            update_columns=["title"],
+        )
+        # An empty update list means "insert if absent".
+        db.upsert(
+            conn,
+            db.courses,
+            [_course(iid, "C2", "ignored")],
+            index_elements=["integration_id", "vendor_id"],
+            update_columns=[],
+        )
+    with eng.connect() as conn:
+        rows = conn.execute(
+            sa.select(db.courses.c.vendor_id, db.courses.c.title)
+            .where(db.courses.c.integration_id == iid)
+            .order_by(db.courses.c.vendor_id)
+        ).all()
+    assert [tuple(r) for r in rows] == [("C1", "renamed"), ("C2", "second"), ("C3", "third")]
+
+
+def _check_utc_roundtrip(eng: Engine) -> None:
+    paris = dt.timezone(dt.timedelta(hours=1))
+    when = dt.datetime(2026, 11, 26, 10, 0, 0, 123000, tzinfo=paris)
+    with eng.begin() as conn:
+        iid = _integration(conn, f"tz-{uuid.uuid4().hex[:8]}")
+        conn.execute(
+            sa.update(db.integrations)
+            .where(db.integrations.c.id == iid)
+            .values(last_success_started_at=when)
+        )
+    with eng.connect() as conn:
+        stored = conn.execute(
+            sa.select(db.integrations.c.last_success_started_at).where(db.integrations.c.id == iid)
+        ).scalar_one()
+    assert stored == when
+    assert stored.utcoffset() == dt.timedelta(0)
+    assert stored.hour == 9
+
+
+def test_upsert_inserts_and_updates_selected_columns(engine: Engine) -> None:
+    _check_upsert(engine)
+
+
+def test_utc_datetime_round_trips_aware_values(engine: Engine) -> None:
+    _check_utc_roundtrip(engine)
+
+
+def test_naive_datetime_is_refused(engine: Engine) -> None:
+    with engine.begin() as conn:
+        iid = _integration(conn)
+    naive = sa.update(db.integrations).where(db.integrations.c.id == iid)
+    naive = naive.values(last_success_started_at=dt.datetime(2026, 1, 1))
+    with engine.begin() as conn, pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        conn.execute(naive)
+
+
+def test_missing_driver_is_a_clear_store_error() -> None:
+    # psycopg2 is not a dependency: only psycopg 3 (the postgres extra) is.
+    with pytest.raises(StoreError, match="not installed") as info:
+        db.connect("postgresql+psycopg2://u:s3cr3tpw@localhost/x")
+    assert "s3cr3tpw" not in str(info.value)
+
+
+def test_unknown_dialect_is_a_store_error_without_password() -> None:
+    with pytest.raises(StoreError, match="cannot use database") as info:
+        db.connect("nosuchdb+driver://u:s3cr3tpw@localhost/x")
+    assert "s3cr3tpw" not in str(info.value)
+
+
+def test_unreachable_database_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="cannot"):
+        db.connect("sqlite:////proc/definitely/not/here/catalog.sqlite3")
+
+
+@pytest.mark.postgres
+def test_postgresql_schema_transactions_and_upsert() -> None:
+    url = os.environ.get("CCKIT_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set CCKIT_TEST_POSTGRES_URL to run the PostgreSQL store test")
+    pytest.importorskip("psycopg", reason="install the 'postgres' extra")
+    eng = db.connect(url)
+    try:
+        assert set(sa.inspect(eng).get_table_names()) >= TABLES
+        _check_upsert(eng)
+        _check_utc_roundtrip(eng)
+        name = f"rb-{uuid.uuid4().hex[:8]}"
+
+        def aborted() -> None:
+            with eng.begin() as conn:
+                _integration(conn, name)
+                raise RuntimeError("abort")
+
+        with pytest.raises(RuntimeError):
+            aborted()
+        with eng.connect() as conn:
+            assert (
+                conn.execute(
+                    sa.select(db.integrations.c.id).where(db.integrations.c.name == name)
+                ).first()
+                is None
+            )
+    finally:
+        eng.dispose()
