@@ -228,10 +228,20 @@ def _collect(
     _group(package, files, folder_mode=folder_mode)
 
 
+def _preference(source_file: SourceFile) -> tuple[str, bool, str]:
+    # File order decides which of two candidates for one slot is used: sort by path, but
+    # a lower-case extension (the canonical spelling) first.
+    return (
+        source_file.path.casefold(),
+        source_file.extension != source_file.extension.casefold(),
+        source_file.path,
+    )
+
+
 def _group(package: Package, files: list[SourceFile], *, folder_mode: bool) -> None:
     diagnostics = package.diagnostics
     by_key: dict[tuple[str, str], CourseFiles] = {}
-    for source_file in sorted(files, key=lambda f: f.path):
+    for source_file in sorted(files, key=_preference):
         folder = source_file.path.rsplit("/", 1)[0] if "/" in source_file.path else ""
         stem, ext = _split_ext(source_file.name)
         slot = AICC_EXTENSIONS[ext.casefold()]

@@ -25,9 +25,11 @@ __all__ = ["Row", "Table", "parse_table"]
 # The body of a quoted field after its opening quote, up to and including the closing
 # quote; [^"] also matches "\n", so a field may continue on the next lines.
 _QUOTED_BODY = re.compile(r'((?:[^"]|"")*)"')
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+# Only spaces and tabs count as white space outside quotes.
+_BLANK = " \t"
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 # How many following lines a quoted field may swallow before it counts as unterminated.
-_MAX_FIELD_LINES = 50
+_MAX_FIELD_LINES = 20
 
 
 @dataclass(slots=True)
@@ -86,7 +88,7 @@ def _fast_positions(raw: str, line: int, quoted: bool) -> list[tuple[int, int]]:
             start += len(part) + 3
         return positions
     for part in raw.split(","):
-        lead = len(part) - len(part.lstrip())
+        lead = len(part) - len(part.lstrip(_BLANK))
         positions.append((line, start + lead + 1))
         start += len(part) + 1
     return positions
@@ -154,17 +156,17 @@ class _Tokenizer:
                 if match is None:
                     # No closing quote on this line: a field may span lines, as long as
                     # a later quote closes it properly (followed by a comma or line end).
-                    extended = last
-                    while extended + 1 < len(lines) and extended - first < _MAX_FIELD_LINES:
-                        extended += 1
-                        candidate = buf + "\n" + "\n".join(lines[last + 1 : extended + 1])
-                        found = _QUOTED_BODY.match(candidate, start + 1)
-                        if found is None:
-                            continue
-                        if self._closes(candidate, found.end()):
-                            buf, last, match, closing_ok = candidate, extended, found, True
-                            length = len(buf)
-                        break
+                    # One regex over a bounded window keeps hostile input (a quote on
+                    # every line) linear in the file size.
+                    window = lines[last + 1 : last + 1 + _MAX_FIELD_LINES]
+                    candidate = buf + "\n" + "\n".join(window) if window else buf
+                    found = _QUOTED_BODY.match(candidate, start + 1)
+                    if found is not None and self._closes(candidate, found.end()):
+                        line_end = candidate.find("\n", found.end())
+                        line_end = len(candidate) if line_end < 0 else line_end
+                        last += candidate.count("\n", len(buf), line_end)
+                        buf = candidate[:line_end]
+                        match, closing_ok, length = found, True, len(buf)
                 if not closing_ok or match is None:
                     if match is None:
                         # No closing quote at all: take the rest of the line as the field.
@@ -202,7 +204,7 @@ class _Tokenizer:
                             tcol,
                         )
                     )
-                    values.append((value + trailing).replace('""', '"').rstrip())
+                    values.append((value + trailing).replace('""', '"').rstrip(_BLANK))
                     quoted.append(True)
                     if "\n" in value:
                         self._multiline(line_no, column)
@@ -224,7 +226,7 @@ class _Tokenizer:
                 continue
             comma = buf.find(",", start)
             stop = length if comma < 0 else comma
-            value = buf[start:stop].rstrip()
+            value = buf[start:stop].rstrip(_BLANK)
             if '"' in value:
                 qline, qcol = self._where(buf, start + value.index('"'), first)
                 self.diagnostics.append(
@@ -246,11 +248,11 @@ class _Tokenizer:
 
     @staticmethod
     def _closes(buf: str, end: int) -> bool:
-        """A closing quote must be followed (after blanks) by a comma or the line end."""
+        """A closing quote must be followed (after blanks) by a comma or a line end."""
         length = len(buf)
         while end < length and buf[end] in " \t":
             end += 1
-        return end >= length or buf[end] == ","
+        return end >= length or buf[end] in ",\n"
 
     def _where(self, buf: str, offset: int, first: int) -> tuple[int, int]:
         newline = buf.rfind("\n", 0, offset)
@@ -288,11 +290,11 @@ def parse_table(text: str, file: str | None) -> Table:
     while index < count:
         line = lines[index]
         if '"' not in line:
-            if not line or line.isspace():
+            if not line.strip(_BLANK):
                 blank_lines.append(index + 1)
                 index += 1
                 continue
-            append(Row(index + 1, [v.strip() for v in line.split(",")], line, False))
+            append(Row(index + 1, [v.strip(_BLANK) for v in line.split(",")], line, False))
             index += 1
         elif line[0] == '"' and line[-1] == '"' and len(line) > 1:
             # "a","b","": if every inner quote belongs to a '","' separator, the split

@@ -349,18 +349,19 @@ def _header_columns(
         out.append(diag("TBL001", "the file has no header row", path, 1, None))
         return {}, False
     columns: dict[str, int] = {}
+    deferred: list[Diagnostic] = []
     recognised = False
     for index, name in enumerate(table.header):
         key = name.strip().casefold()
         line, column = header_row.position(index)
         if not key:
-            out.append(diag("TBL004", f"column {index + 1} has no name", path, line, column))
+            deferred.append(diag("TBL004", f"column {index + 1} has no name", path, line, column))
             continue
         if key in known:
             recognised = True
         if key in columns:
             if key not in repeated:
-                out.append(
+                deferred.append(
                     diag(
                         "TBL003",
                         f"column {name} appears more than once (the first one is used)",
@@ -372,7 +373,7 @@ def _header_columns(
             continue
         columns[key] = index
         if key not in known:
-            out.append(
+            deferred.append(
                 diag(
                     unknown_rule,
                     f"unknown column {name}",
@@ -383,6 +384,8 @@ def _header_columns(
                 )
             )
     if not recognised:
+        # Not a header at all (TBL001): its cells are data, so the header findings
+        # (unknown, empty or repeated column names) are not reported.
         first = table.header[0] if table.header else ""
         out.append(
             diag(
@@ -395,6 +398,7 @@ def _header_columns(
             )
         )
         return columns, False
+    out.extend(deferred)
     for name in required:
         if name.casefold() not in columns:
             out.append(

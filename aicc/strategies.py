@@ -767,8 +767,12 @@ def _no_au_records(draw: st.DrawFn, course: Course) -> Files:
 
 @_defect("DES001")
 def _missing_descriptor(draw: st.DrawFn, course: Course) -> Files:
-    index = draw(st.integers(0, len(course.descriptors) - 1))
-    del course.descriptors[index]
+    # An AU, block or ORT objective; a complex objective known only from the CMP is
+    # defined by its DES record, so without it the CMP element is unknown (CMP002).
+    needed = {id_key(i) for i in course.au_ids + course.block_ids}
+    needed |= {id_key(m) for r in course.objective_relations for m in r.members}
+    indexes = [i for i, d in enumerate(course.descriptors) if id_key(d.system_id) in needed]
+    del course.descriptors[draw(st.sampled_from(indexes))]
     return write(course)
 
 
@@ -785,7 +789,31 @@ def _duplicate_descriptor(draw: st.DrawFn, course: Course) -> Files:
     return write(course)
 
 
+@_defect("TBL001")
+def _no_header(draw: st.DrawFn, course: Course) -> Files:
+    # Siebel-style: the .des (or .au) starts with its first record, no header row.
+    files = write(course)
+    name = _name(course, draw(st.sampled_from(["des", "au"])))
+    files[name] = _join(_lines(files[name])[1:])
+    return files
+
+
+def _rename_header(files: Files, name: str, index: int, new: str) -> Files:
+    rows = _rows(files[name])
+    rows[0][index] = new
+    files[name] = _table(rows)
+    return files
+
+
 # -- CST
+
+
+@_defect("CST001")
+def _bad_cst_header(draw: st.DrawFn, course: Course) -> Files:
+    files = write(course)
+    if draw(st.booleans()):
+        return _rename_header(files, _name(course, "cst"), 0, "Blocks")
+    return _rename_header(files, _name(course, "cst"), 1, "Members")
 
 
 def _pick_block(draw: st.DrawFn, course: Course) -> Block:
@@ -864,6 +892,12 @@ def _root_as_member(draw: st.DrawFn, course: Course) -> Files:
 # -- ORT
 
 
+@_defect("ORT001", _WITH_OBJECTIVES)
+def _bad_ort_header(draw: st.DrawFn, course: Course) -> Files:
+    new = draw(st.sampled_from(["Element", "Objective", "AU"]))
+    return _rename_header(write(course), _name(course, "ort"), 0, new)
+
+
 @_defect("ORT002", _WITH_OBJECTIVES)
 def _ort_unknown_element(draw: st.DrawFn, course: Course) -> Files:
     objective = course.objectives[0].system_id
@@ -898,6 +932,16 @@ def _replace_prerequisites(course: Course, new: Sequence[Prerequisite]) -> Files
     course.prerequisites = [p for p in course.prerequisites if id_key(p.element) not in elements]
     course.prerequisites += new
     return write(course)
+
+
+@_defect("PRE001")
+def _bad_pre_header(draw: st.DrawFn, course: Course) -> Files:
+    if not course.prerequisites:
+        first, second = _two_aus(course)
+        course.prerequisites.append(Prerequisite(second, first))
+    index = draw(st.integers(0, 1))
+    new = ["Element", "Requirement"][index]
+    return _rename_header(write(course), _name(course, "pre"), index, new)
 
 
 @_defect("PRE002")
@@ -958,6 +1002,28 @@ def _pre_bad_set_count(draw: st.DrawFn, course: Course) -> Files:
 def _add_requirement(course: Course, requirement: str, result: str) -> Files:
     first, _ = _two_aus(course)
     course.completion_requirements.append(CompletionRequirement(first, requirement, result))
+    return write(course)
+
+
+@_defect("CMP001", _WITH_STRUCTURE)
+def _cmp_missing_column(draw: st.DrawFn, course: Course) -> Files:
+    if not course.completion_requirements:
+        first, second = _two_aus(course)
+        course.completion_requirements.append(CompletionRequirement(first, second, "completed"))
+    files = write(course)
+    name = _name(course, "cmp")
+    rows = _rows(files[name])
+    index = draw(st.integers(0, 2))  # Structure_Element, Requirement or Result
+    files[name] = _table([v for i, v in enumerate(row) if i != index] for row in rows)
+    return files
+
+
+@_defect("CMP002", _WITH_STRUCTURE)
+def _cmp_unknown_element(draw: st.DrawFn, course: Course) -> Files:
+    # Not an AU or block, and without a DES record it is not an objective either.
+    course.completion_requirements.append(
+        CompletionRequirement(_UNKNOWN, _pick_au(draw, course).system_id, "completed")
+    )
     return write(course)
 
 

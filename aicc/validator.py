@@ -191,6 +191,13 @@ class _CourseChecker:
         }
         self.objective_keys -= self.unknown_cmp_keys
         self.element_keys = set(self.au_keys) | self.non_root_block_keys | self.objective_keys
+        # An .ort or .cmp that could not be used may define objectives we cannot see:
+        # then a DES record for an unknown ID is not reported as an orphan, nor levels.
+        self.objectives_unknowable = any(
+            slot in parsed.tables and not parsed.tables[slot].usable for slot in ("ort", "cmp")
+        ) or any(
+            slot in parsed.files.files and slot not in parsed.tables for slot in ("ort", "cmp")
+        )
         # Spelling of each ID where it is defined, for case-mismatch warnings.
         self.spelling: dict[str, str] = {
             key: course.aus[index].system_id.strip() for key, index in self.au_keys.items()
@@ -252,6 +259,7 @@ class _CourseChecker:
         self.check_ort()
         self.check_pre()
         self.check_cmp()
+        self.check_objective_totals()
         self.check_levels()
         for file, mismatches in self.case_mismatch.items():
             written, row, index, spelled = mismatches[0]
@@ -549,8 +557,9 @@ class _CourseChecker:
         path = parsed.path
         columns = parsed.columns
         system_id = au.system_id
-        has_launch_column = "file_name" in columns or "command_line" in columns
-        if has_launch_column and not au.file_name.strip() and not au.command_line.strip():
+        # Without both columns TBL002 already says what is wrong.
+        has_launch_columns = "file_name" in columns and "command_line" in columns
+        if has_launch_columns and not au.file_name.strip() and not au.command_line.strip():
             self.add(
                 "AU005",
                 f"AU {system_id!r} has neither File_Name nor Command_Line",
@@ -780,7 +789,11 @@ class _CourseChecker:
                     *self.where(row, id_index),
                 )
                 continue
-            if key not in self.element_keys and key not in self.unknown_cmp_keys:
+            if (
+                key not in self.element_keys
+                and key not in self.unknown_cmp_keys
+                and not self.objectives_unknowable
+            ):
                 self.add(
                     "DES002",
                     f"DES record for {system_id.strip()!r}, which is not an AU, block or objective",
@@ -903,7 +916,7 @@ class _CourseChecker:
                     rows[1].line,
                     rows[1].column(0),
                 )
-            if not block.members:
+            if not block.members and key not in self.au_keys:
                 self.add(
                     "CST009",
                     f"block {block.system_id.strip()!r} has no members",
@@ -954,7 +967,7 @@ class _CourseChecker:
                     where = (
                         "again in the same block"
                         if previous[0] == block_key
-                        else f"also a member of {previous[0]!r}"
+                        else f"also a member of {self.display_block(previous[0])!r}"
                     )
                     self.add(
                         "CST004",
@@ -972,7 +985,10 @@ class _CourseChecker:
         for block in course.blocks:
             key = id_key(block.system_id)
             member_keys = [m.strip().casefold() for m in block.members]
-            children.setdefault(key, []).extend(k for k in member_keys if k in block_keys)
+            # root as a member is CST014; keeping it out avoids a second, derived cycle.
+            children.setdefault(key, []).extend(
+                k for k in member_keys if k in block_keys and k != "root"
+            )
         in_cycle = self.report_cycles(children, path)
         reachable: set[str] = set()
         if root_index is not None:
@@ -1029,7 +1045,8 @@ class _CourseChecker:
                     f"Max_Fields_CST={declared} but the CST has {width} columns",
                     width,
                 )
-        blocks = course.computed_total_blocks
+        # An AU written in the Block column is CST006, not a block to count.
+        blocks = len(self.non_root_block_keys - set(self.au_keys))
         if course.total_blocks is not None and course.total_blocks != blocks:
             severity = Severity.WARNING if course.total_blocks == blocks + 1 else None
             noun = "blocks other than root" + (" (root counted?)" if severity else "")
@@ -1065,6 +1082,10 @@ class _CourseChecker:
 
     def display(self, key: str) -> str:
         return self.spelling.get(key, key)
+
+    def display_block(self, key: str) -> str:
+        index = self.block_keys.get(key)
+        return self.c.blocks[index].system_id.strip() if index is not None else key
 
     # ------------------------------------------------------------------ ORT
 
@@ -1338,10 +1359,34 @@ class _CourseChecker:
                     *self.at(parsed, row, "return"),
                 )
 
+    def check_objective_totals(self) -> None:
+        """ORT005: Total_Objectives / Total_Complex_Obj against the objectives found."""
+        if self.objectives_unknowable:
+            return
+        course = self.c
+        objectives = len(self.objective_keys)
+        if course.total_objectives is not None and course.total_objectives != objectives:
+            self.add_crs_total(
+                "Total_Objectives", course.total_objectives, objectives, "ORT005", "objectives"
+            )
+        complex_count = len(self.complex_keys.keys() - self.unknown_cmp_keys)
+        if course.total_complex_obj is not None and course.total_complex_obj != complex_count:
+            keyword = "Total_Complex_Obj"
+            if self.crs_position(keyword) == (None, None):
+                keyword = "Total_Complex_Objectives"
+            self.add_crs_total(
+                keyword, course.total_complex_obj, complex_count, "ORT005", "complex objectives"
+            )
+
     # ------------------------------------------------------------------ levels
 
     def check_levels(self) -> None:
         course = self.c
+        p = self.p
+        if any(
+            slot in p.files.files and not p.usable(slot) for slot in ("cst", "ort", "pre", "cmp")
+        ):
+            return  # a file we could not read may use (or not use) higher-level features
         level = course.level.strip().casefold()
         declared = _LEVEL_RANK.get(level)
         if declared is None:

@@ -22,6 +22,7 @@ WING_COMMANDS: dict[str, str] = {
     "scheduler": "connector.cli:scheduler",
     "sync": "connector.cli:sync",
     "vendor": "mock_vendor.cli:vendor",
+    "conformance": "conformance.cli:conformance",
 }
 
 

@@ -43,6 +43,10 @@ BODY_EXCERPT = 600
 TIMEOUT = (10.0, 60.0)
 USER_AGENT = "cckit-conformance"
 
+_NOT_ISSUED = (
+    "the token endpoint did not issue an access token to the configured client credentials "
+    "(see AUTH-002 and AUTH-005)"
+)
 _ACCESS_TOKEN_JSON = re.compile(r'("access_token"\s*:\s*")([^"]*)(")')
 
 
@@ -83,7 +87,7 @@ class Redactor:
             return Placeholder("$CCKIT_CLIENT_ID")
         return self.text(value)
 
-    def authorization(self, value: str) -> tuple[str, list[str]]:
+    def authorization(self, value: str) -> tuple[str, list[str | _Joined]]:
         """Redact an ``Authorization`` header.
 
         Returns:
@@ -127,7 +131,7 @@ def _shell_word(word: str | _Joined) -> str:
             return text
         return "'" + text.replace("'", "'\"'\"'") + "'"
     # Double quotes so that the placeholders expand; escape everything else.
-    out = []
+    out: list[str] = []
     for part in parts:
         if isinstance(part, Placeholder):
             out.append(part)
@@ -269,7 +273,9 @@ class VendorClient:
                 is used when already read).
         """
         if body is None:
-            body = response.content if not response.raw or response._content_consumed else b""  # noqa: SLF001
+            # A streamed body that nobody read stays unread (it may be huge).
+            consumed = getattr(response, "_content_consumed", True)
+            body = response.content if consumed else b""
         return self.exchange_of_request(
             response.request,
             status=response.status_code,
@@ -291,7 +297,7 @@ class VendorClient:
         method = request.method or "GET"
         url = self.redactor.text(request.url or "")
         shown_headers: list[tuple[str, str]] = []
-        curl = ["curl", "-sS", "-i"]
+        curl: list[str | _Joined] = ["curl", "-sS", "-i"]
         if method == "HEAD":
             curl.append("-I")
         elif method != "GET":
@@ -303,7 +309,7 @@ class VendorClient:
             if name == "Authorization":
                 shown, args = self.redactor.authorization(value)
                 shown_headers.append((name, shown))
-                curl += args  # type: ignore[arg-type]
+                curl += args
             else:
                 shown_headers.append((name, value))
                 curl += ["-H", f"{name}: {value}"]
@@ -328,7 +334,7 @@ class VendorClient:
             reason=reason,
             response_headers=tuple(response_shown),
             body_excerpt=self.redactor.text(_excerpt(body)),
-            curl=" ".join(_shell_word(w) for w in curl),  # type: ignore[arg-type]
+            curl=" ".join(_shell_word(w) for w in curl),
         )
 
     # --- authentication ---------------------------------------------------------------
@@ -395,10 +401,7 @@ class VendorClient:
             self._token_error = f"token request failed: {exc}"
         if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
             if self._token_error is None:
-                self._token_error = (
-                    "the token endpoint did not issue an access token to the configured "
-                    "client credentials (see AUTH-002 and AUTH-005)"
-                )
+                self._token_error = _NOT_ISSUED
             raise TokenUnavailableError(self._token_error)
         expires = payload.get("expires_in")
         self._token = Token(

@@ -135,7 +135,9 @@ class ConformanceResult:
         lines = [f"{'requirement':<12} {'level':<7} {'status':<9} message"]
         room = max(width - 31, 20)
         for item in self.requirements:
-            message = item.message if len(item.message) <= room else item.message[: room - 3] + "..."
+            message = (
+                item.message if len(item.message) <= room else item.message[: room - 3] + "..."
+            )
             lines.append(f"{item.id:<12} {item.level:<7} {item.status:<9} {message}".rstrip())
         s = self.summary
         lines.append(
@@ -178,8 +180,8 @@ pre{{white-space:pre-wrap;background:#f6f8fa;padding:8px;font-size:90%}}
 <p class="verdict">{verdict}</p>
 <p>Target: <code>{esc(self.target)}</code> &middot; kit {esc(self.kit_version)} &middot;
 seed {self.seed}</p>
-<p>{s['passed']} passed, {s['failed']} failed, {s['warnings']} warnings,
-{s['skipped']} skipped, {s['expected']} expected</p>
+<p>{s["passed"]} passed, {s["failed"]} failed, {s["warnings"]} warnings,
+{s["skipped"]} skipped, {s["expected"]} expected</p>
 <table><thead><tr><th>requirement</th><th>level</th><th>status</th><th>rule</th>
 <th>message</th></tr></thead><tbody>
 {chr(10).join(rows)}

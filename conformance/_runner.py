@@ -108,8 +108,14 @@ def preflight(settings: Settings) -> None:
 
 def _reason(exc: BaseException) -> str:
     text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "timed out",
-                   "No route to host", "nodename nor servname", "certificate verify failed"):
+    for marker in (
+        "Connection refused",
+        "Name or service not known",
+        "timed out",
+        "No route to host",
+        "nodename nor servname",
+        "certificate verify failed",
+    ):
         if marker in text:
             return marker.lower() if marker != "Connection refused" else "connection refused"
     return text.splitlines()[0][:200] if text else exc.__class__.__name__
@@ -130,29 +136,24 @@ def pytest_arguments(
         "no:cacheprovider",
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
-        "--cc-course-list-url",
-        settings.course_list_url,
-        "--cc-client-id",
-        settings.client_id,
-        "--cc-client-secret",
-        settings.client_secret,
-        "--cc-auth-mode",
-        settings.auth_mode,
-        "--cc-max-packages",
-        str(settings.max_packages),
-        "--cc-seed",
-        str(settings.seed),
+        # NAME=VALUE: a value may start with "-" (generated secrets do).
+        f"--cc-course-list-url={settings.course_list_url}",
+        f"--cc-client-id={settings.client_id}",
+        f"--cc-client-secret={settings.client_secret}",
+        f"--cc-auth-mode={settings.auth_mode}",
+        f"--cc-max-packages={settings.max_packages}",
+        f"--cc-seed={settings.seed}",
     ]
     if settings.auth_url:
-        args += ["--cc-auth-url", settings.auth_url]
+        args.append(f"--cc-auth-url={settings.auth_url}")
     if settings.strict:
         args.append("--cc-strict")
     if settings.expected_failures_file:
-        args += ["--cc-expected-failures", settings.expected_failures_file]
+        args.append(f"--cc-expected-failures={settings.expected_failures_file}")
     if settings.report_json:
-        args += ["--cc-report-json", settings.report_json]
+        args.append(f"--cc-report-json={settings.report_json}")
     if settings.html:
-        args += ["--cc-html", settings.html]
+        args.append(f"--cc-html={settings.html}")
     if junitxml:
         args.append(f"--junitxml={os.fspath(junitxml)}")
     if quiet:

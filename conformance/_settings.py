@@ -21,7 +21,7 @@ AUTH_MODES: tuple[AuthMode, ...] = ("oauth2", "basic")
 DEFAULT_MAX_PACKAGES = 10
 DEFAULT_SEED = 0
 #: Environment variable that holds the client secret (also accepted by the CLI).
-SECRET_ENV = "CCKIT_CLIENT_SECRET"
+SECRET_ENV = "CCKIT_CLIENT_SECRET"  # noqa: S105 - a variable name
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,7 @@ class Settings:
 
     def header_lines(self) -> list[str]:
         """Lines for the pytest report header (secret redacted)."""
+
         def src(name: str) -> str:
             return f" (from {self.sources.get(name, 'default')})"
 
@@ -246,7 +247,7 @@ def build(
         auth_url=str(auth_url) if mode == "oauth2" and auth_url else None,
         client_id=str(client_id),
         client_secret=str(client_secret),
-        auth_mode=mode,  # type: ignore[arg-type]
+        auth_mode=mode,
         max_packages=_int(max_packages, "max-packages", DEFAULT_MAX_PACKAGES, minimum=0),
         seed=_int(seed, "seed", DEFAULT_SEED, minimum=0),
         strict=bool(strict),

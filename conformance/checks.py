@@ -79,8 +79,6 @@ def parse_http_date(value: str) -> dt.datetime | None:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if parsed is None:
-        return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed
@@ -95,7 +93,10 @@ def http_date(moment: dt.datetime) -> str:
 
 def modified_at(course: dict[str, Any]) -> dt.datetime | None:
     """The later of a course's ``LastModifiedUTC`` and ``PackageLastModifiedUTC``."""
-    stamps = [parse_utc(course.get("LastModifiedUTC")), parse_utc(course.get("PackageLastModifiedUTC"))]
+    stamps = [
+        parse_utc(course.get("LastModifiedUTC")),
+        parse_utc(course.get("PackageLastModifiedUTC")),
+    ]
     valid = [s for s in stamps if s is not None]
     return max(valid) if valid else None
 
@@ -168,7 +169,11 @@ def _timestamp(c: dict[str, Any], name: str, required: bool) -> Iterable[tuple[s
             yield f"$.{name}", value, "missing (required)"
         return
     if parse_utc(value) is None:
-        yield f"$.{name}", value, "must be an RFC 3339 UTC date-time ending in Z, e.g. 2026-11-26T10:00:00Z"
+        yield (
+            f"$.{name}",
+            value,
+            "must be an RFC 3339 UTC date-time ending in Z, e.g. 2026-11-26T10:00:00Z",
+        )
 
 
 def _rule_last_modified(c: dict[str, Any]) -> Iterable[tuple[str, Any, str]]:
@@ -353,9 +358,7 @@ def inspect_zip(data: bytes) -> ZipFacts:
             n for n in names if n.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", n)
         )
         dotdot = tuple(n for n in names if ".." in re.split(r"[\\/]", n))
-        links = tuple(
-            i.filename for i in infos if stat.S_ISLNK((i.external_attr >> 16) & 0xFFFF)
-        )
+        links = tuple(i.filename for i in infos if stat.S_ISLNK((i.external_attr >> 16) & 0xFFFF))
         encrypted = tuple(i.filename for i in infos if i.flag_bits & 0x1)
         error = None
         try:

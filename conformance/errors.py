@@ -26,7 +26,7 @@ class TargetUnreachableError(ConformanceError):
     """The vendor's endpoints cannot be reached at all (exit code 2 in the CLI)."""
 
 
-class ConformanceFailure(ConformanceError, AssertionError):  # noqa: N818 - it is a test failure
+class ConformanceFailure(ConformanceError, AssertionError):
     """A vendor broke a requirement of the contract.
 
     Attributes:

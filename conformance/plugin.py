@@ -42,8 +42,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         else:
             group.addoption(option.flag, dest="cc_" + option.name, default=None, help=option.help)
         if option.ini:
-            ini_type = "bool" if option.kind == "bool" else "string"
-            parser.addini(option.ini_name, option.help, type=ini_type, default=None)
+            if option.kind == "bool":
+                parser.addini(option.ini_name, option.help, type="bool", default=None)
+            else:
+                parser.addini(option.ini_name, option.help, type="string", default=None)
 
 
 @pytest.hookimpl(trylast=True)
@@ -102,9 +104,7 @@ class _Conformance:
         return self.settings.header_lines()
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Any:
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report: pytest.TestReport = yield
         ids = [str(i) for mark in item.iter_markers("requirement") for i in mark.args]
         if ids:
@@ -119,7 +119,6 @@ class _Conformance:
         call: pytest.CallInfo[None],
     ) -> None:
         import schemas
-
         from conformance._results import Observation
         from conformance.errors import ConformanceFailure
 
@@ -191,7 +190,11 @@ class _Conformance:
             pytest_exit_code=int(exitstatus),
         )
         session.config.stash[RESULT_KEY] = result
-        stale = [r for r in result.requirements if r.status == "failed" and r.id in self.aggregator.expected]
+        stale = [
+            r
+            for r in result.requirements
+            if r.status == "failed" and r.id in self.aggregator.expected
+        ]
         if stale and session.exitstatus == 0:
             # A waiver that no longer matches a failure must not linger silently.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -210,13 +213,17 @@ class _Conformance:
             for text in self.warnings:
                 tr.write_line(text)
                 tr.write_line("")
-        stale = [r for r in result.requirements if r.status == "failed" and r.id in self.aggregator.expected]
+        stale = [
+            r
+            for r in result.requirements
+            if r.status == "failed" and r.id in self.aggregator.expected
+        ]
         if stale:
             tr.section("cckit conformance: stale expected failures", red=True)
             for item in stale:
                 tr.write_line(f"{item.id}: {item.message}")
         tr.section("cckit conformance: requirements")
-        for line in result.table(width=tr._tw.fullwidth).splitlines():  # noqa: SLF001
+        for line in result.table(width=tr._tw.fullwidth).splitlines():
             tr.write_line(line)
 
 

@@ -259,6 +259,14 @@ def integrations_add(
     prompt; it is stored encrypted.
     """
     settings, engine = _open(home, db_url)
+    with _errors():
+        # Check the plain fields before asking for the secret, so a typo costs no prompt.
+        integrations_api.validate_name(name)
+        integrations_api.validate_url("provider_url", provider_url)
+        if auth_url:
+            integrations_api.validate_url("auth_url", auth_url)
+        integrations_api.parse_sync_time(sync_time)
+        integrations_api.validate_timezone(timezone)
     secret = _read_secret(client_secret, client_secret_env, required=True)
     with _errors():
         item = integrations_api.add(

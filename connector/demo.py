@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy.engine import Engine
 
 from connector import catalog
 from connector import db
@@ -208,26 +209,28 @@ def _conformance_available() -> bool:
 def _run_conformance(vendor: VendorProcess, echo: Echo) -> int:
     """Run ``cckit conformance run`` against the mock; returns its exit status.
 
-    The vendor is configured through the suite's environment variables
-    (``CCKIT_CC_*`` and ``CCKIT_CLIENT_SECRET``), which keeps the secret off the command
-    line and out of the process list.
+    The client secret goes through the suite's ``CCKIT_CLIENT_SECRET`` environment
+    variable, which keeps it off the command line and out of the process list.
     """
     info = vendor.info
     secret = str(info.get("client_secret") or "")
-    env = {
-        **os.environ,
-        "CCKIT_CC_COURSE_LIST_URL": str(info["course_list_url"]),
-        "CCKIT_CC_CLIENT_ID": str(info["client_id"]),
-        "CCKIT_CC_AUTH_MODE": str(info.get("auth_mode") or "oauth2"),
-        "CCKIT_CLIENT_SECRET": secret,
-    }
+    args = [
+        "conformance",
+        "run",
+        "--course-list-url",
+        str(info["course_list_url"]),
+        "--client-id",
+        str(info["client_id"]),
+        "--auth-mode",
+        str(info.get("auth_mode") or "oauth2"),
+    ]
     if info.get("auth_url"):
-        env["CCKIT_CC_AUTH_URL"] = str(info["auth_url"])
+        args += ["--auth-url", str(info["auth_url"])]
     completed = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        _cckit("conformance", "run"),
+        _cckit(*args),
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, "CCKIT_CLIENT_SECRET": secret},
         timeout=1800,
         check=False,
     )
@@ -264,16 +267,36 @@ def run_demo(
 
 
 def _demo(workdir: Path, echo: Echo, courses: int, seed: int, conformance: bool) -> int:
+    home = workdir / "home"
+    # An explicit database URL: the demo must never write into $CCKIT_DATABASE_URL.
+    settings = Settings.resolve(home=home, db_url=f"sqlite:///{home / 'catalog.sqlite3'}")
+    settings.ensure_home()
+    engine = db.connect(settings)
+    echo(f"cckit demo: working in {workdir} (CCKIT_HOME={settings.home})")
+    try:
+        status = _steps(workdir, settings, engine, echo, courses, seed, conformance)
+    finally:
+        engine.dispose()
+    echo("Mock vendor stopped.")
+    echo(
+        f"Done: catalog database {settings.safe_database_url}, content under {settings.content_dir}"
+    )
+    return status
+
+
+def _steps(
+    workdir: Path,
+    settings: Settings,
+    engine: Engine,
+    echo: Echo,
+    courses: int,
+    seed: int,
+    conformance: bool,
+) -> int:
     from connector.cli import format_catalog
     from connector.sync import sync
 
-    settings = Settings.resolve(
-        home=workdir / "home", db_url=f"sqlite:///{workdir / 'home' / 'catalog.sqlite3'}"
-    )
-    settings.ensure_home()
-    engine = db.connect(settings)
     status = 0
-    echo(f"cckit demo: working in {workdir} (CCKIT_HOME={settings.home})")
     with start_vendor(workdir, courses, seed) as vendor:
         info = vendor.info
         echo(f"1. Mock vendor running at {info['base_url']} ({courses} generated courses)")
@@ -356,11 +379,6 @@ def _demo(workdir: Path, echo: Echo, courses: int, seed: int, conformance: bool)
                 "6. Conformance suite: not installed in this build (`cckit conformance` is "
                 "missing); skipped"
             )
-    echo("Mock vendor stopped.")
-    echo(
-        f"Done: catalog database {settings.safe_database_url}, content under {settings.content_dir}"
-    )
-    engine.dispose()
     return status
 
 

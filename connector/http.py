@@ -3,10 +3,10 @@
 Retries live in the transport (urllib3 ``Retry`` mounted on the session) so that every
 call of a run (token, course list pages, package downloads) gets the same policy:
 
-- ``429``, ``502``, ``503`` and ``504`` are retried for every method we send (GET, HEAD
-  and the token POST: a client-credentials grant has no side effect, so asking again is
-  safe); ``500`` only for GET/HEAD, because a 500 on a POST may mean "processed, then
-  crashed" and we want that visible.
+- ``429``, ``500``, ``502``, ``503`` and ``504`` are retried for GET and HEAD, and for
+  POST only because the one POST this session ever sends is the token request: a
+  client-credentials grant has no side effect, so asking again is safe. Any other
+  method (and any POST other than the token grant) is never retried on a status.
 - ``Retry-After`` is honoured, but capped at ``max_retry_after`` seconds so a vendor
   cannot park a nightly run for hours.
 - After the last retry the final response is returned (``raise_on_status=False``); the
@@ -34,10 +34,9 @@ __all__ = [
     "user_agent",
 ]
 
-#: Statuses retried by the transport (500 only for safe methods, see :class:`VendorRetry`).
+#: Statuses retried by the transport.
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 
-_SAFE_METHODS: frozenset[str] = frozenset({"GET", "HEAD"})
 #: POST is only ever the token request (see module docstring).
 _ALLOWED_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "POST"})
 #: A connect should never take long on a healthy network; reads may (large pages).
@@ -65,15 +64,12 @@ class HttpOptions(Protocol):
 
 
 class VendorRetry(Retry):
-    """``Retry`` that retries 500 only for idempotent methods and ignores 413."""
+    """``Retry`` limited to our status list (urllib3 also retries 413 with Retry-After)."""
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         """Decide whether ``method`` answered with ``status_code`` is retried."""
         if not self._is_method_retryable(method):
             return False
-        if status_code == 500 and method.upper() not in _SAFE_METHODS:
-            return False
-        # Only our status list: urllib3 would otherwise also retry 413 + Retry-After.
         return status_code in (self.status_forcelist or ())
 
 

@@ -384,7 +384,7 @@ class _Run:
                 )
                 .values(status="failed", finished_at=started, error="interrupted")
             )
-            full = self._decide_full(started, state)
+            full = self._decide_full(started, state) or self._packages_missing(conn)
             since = (
                 None
                 if full or state.last_success_started_at is None
@@ -452,6 +452,26 @@ class _Run:
             return False
         last_full = state.last_full_sync_at
         return last_full is None or now - last_full >= dt.timedelta(days=every)
+
+    def _packages_missing(self, conn: Connection) -> bool:
+        """True when active courses have no package yet (after a metadata-only run).
+
+        An incremental list would not mention them again, so ask for the full list.
+        """
+        if not self.options.download_packages:
+            return False
+        c = db.courses.c
+        waiting = conn.execute(
+            sa.select(c.id)
+            .where(
+                c.integration_id == self.integration.id,
+                c.is_active.is_(True),
+                c.missing_from_vendor.is_(False),
+                c.current_package_id.is_(None),
+            )
+            .limit(1)
+        ).first()
+        return waiting is not None
 
     def _finish(self, started: dt.datetime) -> None:
         result = self.result
@@ -625,8 +645,8 @@ class _Run:
         meta_newer = _newer(_parse_time(obj.get("LastModifiedUTC")), stored.vendor_last_modified)
         if not active:
             if stored.is_active or meta_newer or stored.missing:
-                self._queue_update(stored, obj)
                 outcome: OutcomeKind = "deactivated" if stored.is_active else "updated"
+                self._queue_update(stored, obj)
                 self._outcome(vendor_id, outcome)
             else:
                 self._outcome(vendor_id, "unchanged")

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from typing import cast
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -155,7 +156,9 @@ def _bundled_ref(ref: str, own_component: str) -> str:
 
 @functools.cache
 def _bundled() -> dict[str, Any]:
-    doc = copy.deepcopy(_load_cached(OPENAPI_NAME))
+    # First point every file reference anywhere in the document at its component, then
+    # replace each schema component (now a self-reference) by the schema itself.
+    doc = cast(dict[str, Any], _rewrite_refs(_load_cached(OPENAPI_NAME), ""))
     components = doc.setdefault("components", {}).setdefault("schemas", {})
     for name, component in SCHEMA_NAMES.items():
         schema = {
@@ -166,9 +169,7 @@ def _bundled() -> dict[str, Any]:
             if key not in ("$id", "$schema")
         }
         components[component] = _rewrite_refs(schema, component)
-    rewritten = _rewrite_refs({key: value for key, value in doc.items() if key != "components"}, "")
-    rewritten["components"] = doc["components"]
-    return rewritten  # type: ignore[no-any-return]
+    return doc
 
 
 def openapi_path() -> Path:

@@ -29,9 +29,10 @@ def is_loopback_host(host: str) -> bool:
 def is_allowed_package_url(url: str) -> bool:
     """Apply the contract's rule for ``DownloadPackageUrl`` (COURSE-010).
 
-    The URL must be absolute with a host; ``https`` is always allowed, ``http`` only when the
-    host is a loopback host (``localhost``, 127.0.0.0/8, ``::1``). The JSON Schema accepts any
-    http(s) URL because it cannot look at the host; this function adds the loopback rule.
+    The URL must be an absolute ASCII URI with a host; ``https`` is always allowed, ``http``
+    only when the host is a loopback host (``localhost``, 127.0.0.0/8, ``::1``). The JSON
+    Schema accepts any http(s) URL because it cannot look at the host; this function adds
+    the loopback rule.
 
     Args:
         url: The URL as the course list gave it.
@@ -39,7 +40,9 @@ def is_allowed_package_url(url: str) -> bool:
     Returns:
         True when the contract allows the URL.
     """
-    if not isinstance(url, str) or any(ch.isspace() for ch in url):
+    # A URL on the wire is an RFC 3986 URI: ASCII only (IRIs must be percent-encoded), no
+    # white space. The schema's `format: uri` says the same; this keeps both in agreement.
+    if not isinstance(url, str) or not url.isascii() or any(ch.isspace() for ch in url):
         return False
     try:
         parts = urlsplit(url)

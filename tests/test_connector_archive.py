@@ -7,6 +7,7 @@ import stat
 import struct
 import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,9 @@ from connector.archive import extract_zip
 from connector.errors import UnsafeArchiveError
 
 
-def make_zip(entries: list[tuple[str | zipfile.ZipInfo, bytes]], *, deflate: bool = True) -> bytes:
+def make_zip(
+    entries: Sequence[tuple[str | zipfile.ZipInfo, bytes]], *, deflate: bool = True
+) -> bytes:
     buffer = io.BytesIO()
     method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
     with warnings.catch_warnings():
@@ -49,7 +52,9 @@ def patch_local(data: bytes, offset: int, fmt: str, value: int) -> bytes:
     return data[:at] + struct.pack(fmt, value) + data[at + struct.calcsize(fmt) :]
 
 
-def assert_rejected(tmp_path: Path, data: bytes, needle: str, limits: ArchiveLimits | None = None):
+def assert_rejected(
+    tmp_path: Path, data: bytes, needle: str, limits: ArchiveLimits | None = None
+) -> None:
     path = write(tmp_path, data)
     target = tmp_path / "out" / "sha"
     with pytest.raises(UnsafeArchiveError, match=needle):
@@ -176,7 +181,9 @@ _segment = st.text(
 
 @settings(max_examples=25)
 @given(st.lists(st.lists(_segment, min_size=1, max_size=3), min_size=1, max_size=6))
-def test_safe_names_round_trip(tmp_path_factory: pytest.TempPathFactory, paths: list[list[str]]):
+def test_safe_names_round_trip(
+    tmp_path_factory: pytest.TempPathFactory, paths: list[list[str]]
+) -> None:
     names = ["/".join(p) for p in paths]
     folded = [n.casefold() for n in names]
     tmp = tmp_path_factory.mktemp("z")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import requests
@@ -43,7 +44,7 @@ class FakeClock:
         return self.now
 
 
-def _token(token: str, expires_in: int = 3600) -> responses.BaseResponse:
+def _token(token: str, expires_in: int = 3600) -> Any:
     return responses.post(
         TOKEN_URL,
         json={"access_token": token, "token_type": "bearer", "expires_in": expires_in},

@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -242,4 +243,47 @@ def test_postgresql_schema_transactions_and_upsert() -> None:
                 is None
             )
     finally:
+        eng.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.live
+def test_postgresql_catalog_through_a_metadata_sync(live_vendor: object, tmp_path: Path) -> None:
+    url = os.environ.get("CCKIT_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set CCKIT_TEST_POSTGRES_URL to run the PostgreSQL store test")
+    pytest.importorskip("psycopg", reason="install the 'postgres' extra")
+    from connector import catalog
+    from connector import integrations
+    from connector.sync import SyncOptions
+    from connector.sync import sync
+
+    vendor: Any = live_vendor
+    settings = Settings.resolve(home=tmp_path, db_url=url, environ={})
+    eng = db.connect(settings)
+    name = f"pg-{uuid.uuid4().hex[:8]}"
+    try:
+        item = integrations.add(
+            eng,
+            settings,
+            name=name,
+            provider="Mock",
+            provider_url=vendor.course_list_url,
+            auth_url=vendor.auth_url,
+            client_id=vendor.client_id,
+            client_secret=vendor.client_secret,
+            sync_time="03:00",
+        )
+        metadata_only = SyncOptions(download_packages=False)
+        first = sync(eng, settings, item, options=metadata_only)
+        active = {c["ID"] for c in vendor.admin.courses() if c["IsActive"]}
+        assert first.status == "succeeded"
+        assert first.counts["new"] == len(active)
+        assert {c["id"] for c in catalog.list_courses(eng, integration=name)} == active
+        second = sync(eng, settings, integrations.get(eng, settings, name), options=metadata_only)
+        assert second.status == "succeeded"
+        assert second.counts["new"] == second.counts["updated"] == 0
+        assert integrations.get(eng, settings, name).last_success_started_at == second.started_at
+    finally:
+        integrations.remove(eng, settings, name)
         eng.dispose()

@@ -31,7 +31,7 @@ class Opts:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record (instead of doing) the sleeps urllib3's Retry asks for."""
     recorded: list[float] = []
-    monkeypatch.setattr(urllib3_retry.time, "sleep", recorded.append)
+    monkeypatch.setattr("urllib3.util.retry.time.sleep", recorded.append)
     return recorded
 
 
@@ -91,16 +91,21 @@ def test_exhausted_retries_return_the_last_answer(sleeps: list[float]) -> None:
     assert len(responses.calls) == 3  # first try + 2 retries
 
 
+@pytest.mark.parametrize("status", [429, 500, 503])
 @responses.activate
-def test_post_500_is_not_retried_but_503_is(sleeps: list[float]) -> None:
+def test_token_post_is_retried(status: int, sleeps: list[float]) -> None:
     token = "https://vendor.example/token"
-    responses.post(token, status=500)
-    session = make_session(Opts())
-    assert session.post(token).status_code == 500
+    responses.post(token, status=status)
+    responses.post(token, json={"ok": True})
+    assert make_session(Opts()).post(token).status_code == 200
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_other_methods_are_not_retried(sleeps: list[float]) -> None:
+    responses.put(URL, status=503)
+    assert make_session(Opts()).put(URL).status_code == 503
     assert len(responses.calls) == 1
-    responses.replace(responses.POST, token, status=503)
-    responses.add(responses.POST, token, json={"ok": True})
-    assert session.post(token).status_code == 200
 
 
 @responses.activate

@@ -343,3 +343,15 @@ def test_cli_never_logs_or_stores_the_secret(
         assert PLAIN not in text
     stored = b"".join(p.read_bytes() for p in settings.home.glob("catalog.sqlite3*"))
     assert PLAIN.encode() not in stored
+
+
+def test_cli_checks_fields_before_prompting_for_the_secret() -> None:
+    args = [
+        a
+        for a in _add_args(provider_url="ftp://x.example/c")
+        if a not in ("--client-secret", PLAIN)
+    ]
+    result = _cli(*args)  # no input: a prompt would abort instead
+    assert result.exit_code == 2
+    assert "--provider-url" in result.output
+    assert "Client secret" not in result.output

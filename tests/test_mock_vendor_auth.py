@@ -69,7 +69,8 @@ def test_basic_client_auth_gets_a_bearer_token(client: FlaskClient) -> None:
     assert body is not None
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 3600
-    assert isinstance(body["access_token"], str) and len(body["access_token"]) >= 20
+    assert isinstance(body["access_token"], str)
+    assert len(body["access_token"]) >= 20
 
 
 def test_form_client_auth_and_unknown_scope_are_accepted(client: FlaskClient) -> None:

@@ -174,7 +174,8 @@ def test_list_get_is_repeatable(make_app: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "cursor", ["!!!", "e30", "eyJ2IjoxfQ", "eyJ2IjoxLCJzIjotMSwiYiI6MSwiaSI6bnVsbCwiYyI6ImNja2l0LWRlbW8ifQ"]
+    "cursor",
+    ["!!!", "e30", "eyJ2IjoxfQ", "eyJ2IjoxLCJzIjotMSwiYiI6MSwiaSI6bnVsbCwiYyI6ImNja2l0LWRlbW8ifQ"],
 )
 def test_bad_cursor_is_a_400_json_error(make_app: Any, cursor: str) -> None:
     response = Caller(make_app()).get(f"/api/v1/courses?cursor={cursor}")
@@ -280,9 +281,7 @@ def test_bad_config_is_a_config_error_naming_the_key(
         make_app(**config)
 
 
-def test_environment_overrides_defaults(
-    make_app: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_environment_overrides_defaults(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CCKIT_MOCK_PAGE_SIZE", "7")
     monkeypatch.setenv("CCKIT_MOCK_FAULTS", '["latency:1"]')
     app = mock_vendor.create_app({"COURSES": 1, "CACHE_DIR": "/nonexistent-unused"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -64,11 +65,12 @@ def _response(status: int, body: Any, url: str, method: str = "GET", **headers: 
     )
 
 
-def _loaded() -> list[Any]:
-    return [
-        schemathesis.openapi.from_path(str(schemas.openapi_path())),
-        schemathesis.openapi.from_dict(schemas.openapi_document(bundled=True)),
-    ]
+@functools.cache
+def _loaded(variant: str) -> Any:
+    # Loading is the slow part; a loaded schema is only read by these tests, so share it.
+    if variant == "path":
+        return schemathesis.openapi.from_path(str(schemas.openapi_path()))
+    return schemathesis.openapi.from_dict(schemas.openapi_document(bundled=True))
 
 
 def test_openapi_file_passes_openapi_spec_validator() -> None:
@@ -149,14 +151,14 @@ def test_operation_requirement_ids_exist() -> None:
 
 @pytest.mark.parametrize("variant", ["path", "bundled"])
 def test_schemathesis_loads_every_operation(variant: str) -> None:
-    schema = _loaded()[0 if variant == "path" else 1]
+    schema = _loaded(variant)
     found = {(op.ok().method.upper(), op.ok().path) for op in schema.get_all_operations()}
     assert found == OPERATIONS
 
 
 @pytest.mark.parametrize("variant", ["path", "bundled"])
 def test_schemathesis_resolves_refs_when_checking_responses(variant: str) -> None:
-    schema = _loaded()[0 if variant == "path" else 1]
+    schema = _loaded(variant)
     courses = schema["/api/v1/courses"]["GET"]
     url = "http://127.0.0.1/api/v1/courses"
     json_type = {"Content-Type": "application/json"}
@@ -195,7 +197,7 @@ def test_schemathesis_resolves_refs_when_checking_responses(variant: str) -> Non
 @settings(max_examples=10, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_schemathesis_generates_requests_from_the_document(variant: str, data: Any) -> None:
-    schema = _loaded()[0 if variant == "path" else 1]
+    schema = _loaded(variant)
     package = data.draw(schema["/api/v1/courses/{courseId}/package.zip"]["GET"].as_strategy())
     assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,49}", package.path_parameters["courseId"])
     token = data.draw(schema["/oauth/token"]["POST"].as_strategy())

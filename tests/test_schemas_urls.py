@@ -23,6 +23,7 @@ import schemas
         "http://LOCALHOST.:8080/p.zip",
         "http://[::1]:8080/p.zip",
         "http://user:pw@127.0.0.1/p.zip",
+        "https://xn--r8jz45g.jp/%E4%BE%8B.zip",
     ],
 )
 def test_allowed(url: str) -> None:
@@ -43,6 +44,8 @@ def test_allowed(url: str) -> None:
         "/api/v1/courses/A/package.zip",
         "https:///p.zip",
         "https://lcms.example.com/a b.zip",
+        "https://例え.jp/p.zip",
+        "https://xn--r8jz45g.jp/例.zip",
         "https://lcms.example.com:99999/p.zip",
         "https://[::1/p.zip",
         "",

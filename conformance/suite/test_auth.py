@@ -16,8 +16,8 @@ from conformance._http import basic_header
 from conformance._settings import Settings
 from conformance.errors import ConformanceFailure
 
-WRONG_SECRET = "cckit-conformance-wrong-secret"
-GARBAGE_TOKEN = "cckit-conformance-invalid-token"
+WRONG_SECRET = "cckit-conformance-wrong-secret"  # noqa: S105 - deliberately wrong
+GARBAGE_TOKEN = "cckit-conformance-invalid-token"  # noqa: S105 - deliberately invalid
 UNKNOWN_GRANT = "urn:cckit:conformance:unknown-grant"
 
 pytestmark = pytest.mark.usefixtures("cc_settings")
@@ -142,7 +142,11 @@ def test_token_request_with_form_client_auth(client: VendorClient, oauth2: None)
         }
     )
     payload = _json(response)
-    if response.status_code != 200 or not isinstance(payload, dict) or "access_token" not in payload:
+    if (
+        response.status_code != 200
+        or not isinstance(payload, dict)
+        or "access_token" not in payload
+    ):
         raise ConformanceFailure(
             "AUTH-003",
             expected="200 with an access token to client_id/client_secret form fields",
@@ -332,7 +336,9 @@ def _refused(
     scheme: str,
     error: str | None,
 ) -> None:
-    response = client.send("GET", url, headers={"Accept": "application/json", **headers}, stream=True)
+    response = client.send(
+        "GET", url, headers={"Accept": "application/json", **headers}, stream=True
+    )
     response.close()
     challenge = response.headers.get("WWW-Authenticate", "")
     problems = []
@@ -341,7 +347,7 @@ def _refused(
     if not challenge.lower().startswith(scheme.lower()):
         problems.append(f"WWW-Authenticate is {challenge or '(none)'!r}")
     elif error and error not in challenge:
-        problems.append(f"WWW-Authenticate {challenge!r} lacks error=\"{error}\"")
+        problems.append(f'WWW-Authenticate {challenge!r} lacks error="{error}"')
     if problems:
         raise ConformanceFailure(
             requirement,

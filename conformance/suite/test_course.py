@@ -25,7 +25,9 @@ def _all_courses(courses: list[Any], old_delta: Walk) -> list[Any]:
 
 @pytest.mark.requirement("COURSE-001")
 def test_courses_are_objects(courses: list[Any], old_delta: Walk) -> None:
-    bad = [(i, c) for i, c in enumerate(_all_courses(courses, old_delta)) if not isinstance(c, dict)]
+    bad = [
+        (i, c) for i, c in enumerate(_all_courses(courses, old_delta)) if not isinstance(c, dict)
+    ]
     if bad:
         raise ConformanceFailure(
             "COURSE-001",
@@ -64,4 +66,3 @@ def test_ids_are_stable(full_list: Walk, repeat_list: Walk, courses: list[Any]) 
             + ", ".join(lost[:15]),
             exchange=repeat_list.pages[0].exchange if repeat_list.pages else None,
         )
-

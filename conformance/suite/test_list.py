@@ -190,8 +190,8 @@ def test_full_list_holds_every_active_course(
         raise ConformanceFailure(
             "LIST-007",
             expected="the list without If-Modified-Since holds every active course",
-            received=f"{len(missing)} active course(s) that the If-Modified-Since: {old_delta.if_modified_since} "
-            f"list returned are missing: {_listed(missing)}",
+            received=f"{len(missing)} active course(s) of the If-Modified-Since: "
+            f"{old_delta.if_modified_since} list are missing: {_listed(missing)}",
             exchange=full_list.pages[0].exchange,
         )
 
@@ -243,7 +243,9 @@ def test_list_get_is_repeatable(full_list: Walk, repeat_list: Walk, courses: lis
     first, second = full_list.by_id(), repeat_list.by_id()
     missing = set(first) - set(second)
     added = set(second) - set(first)
-    changed = {cid for cid in set(first) & set(second) if _canonical(first[cid]) != _canonical(second[cid])}
+    changed = {
+        cid for cid in set(first) & set(second) if _canonical(first[cid]) != _canonical(second[cid])
+    }
     if missing or added or changed:
         parts = []
         if missing:

@@ -19,7 +19,6 @@ from conformance._settings import Settings
 from conformance.checks import AICC_REQUIRED
 from conformance.checks import SIZE_CAP
 from conformance.checks import ZipFacts
-from conformance.checks import inspect_zip
 from conformance.errors import ConformanceFailure
 
 #: How many packages the HEAD, Range, credential and stability probes use.
@@ -70,7 +69,11 @@ def test_package_content_type(downloads: list[Download]) -> None:
         if d.status != 200:
             return None
         value = d.headers.get("Content-Type", "")
-        return None if value.split(";")[0].strip().lower() == "application/zip" else f"Content-Type {value or '(none)'!r}"
+        return (
+            None
+            if value.split(";")[0].strip().lower() == "application/zip"
+            else f"Content-Type {value or '(none)'!r}"
+        )
 
     _fail_each("PKG-002", downloads, "Content-Type: application/zip", problem)
 
@@ -101,7 +104,9 @@ def test_package_requires_credentials(
     wrong = (
         {"Authorization": "Bearer cckit-conformance-invalid-token"}
         if cc_settings.auth_mode == "oauth2"
-        else {"Authorization": basic_header(cc_settings.client_id, "cckit-conformance-wrong-secret")}
+        else {
+            "Authorization": basic_header(cc_settings.client_id, "cckit-conformance-wrong-secret")
+        }
     )
     for item in downloads[:PROBED]:
         for headers, what in (({}, "no credentials"), (wrong, "wrong credentials")):
@@ -119,7 +124,9 @@ def test_package_requires_credentials(
 @pytest.mark.requirement("PKG-005")
 def test_package_etag(good_downloads: list[Download]) -> None:
     _fail_each(
-        "PKG-005", good_downloads, "an ETag header",
+        "PKG-005",
+        good_downloads,
+        "an ETag header",
         lambda d: None if d.headers.get("ETag") else "no ETag",
     )
 
@@ -127,7 +134,9 @@ def test_package_etag(good_downloads: list[Download]) -> None:
 @pytest.mark.requirement("PKG-006")
 def test_package_last_modified(good_downloads: list[Download]) -> None:
     _fail_each(
-        "PKG-006", good_downloads, "a Last-Modified header",
+        "PKG-006",
+        good_downloads,
+        "a Last-Modified header",
         lambda d: None if d.headers.get("Last-Modified") else "no Last-Modified",
     )
 
@@ -207,10 +216,13 @@ def test_package_holds_one_aicc_file_set(zips: dict[str, tuple[Download, ZipFact
             return None
         if not complete:
             partial = ", ".join(
-                f"{(f + '/') if f else ''}{b}: {' '.join(sorted(e))}" for f, b, e in facts[d.course_id].file_sets
+                f"{(f + '/') if f else ''}{b}: {' '.join(sorted(e))}"
+                for f, b, e in facts[d.course_id].file_sets
             )
             return "no complete .crs/.au/.des/.cst set" + (f" (found {partial})" if partial else "")
-        return f"{len(complete)} complete file sets: " + ", ".join(f"{f}/{b}" for f, b, _ in complete)
+        return f"{len(complete)} complete file sets: " + ", ".join(
+            f"{f}/{b}" for f, b, _ in complete
+        )
 
     _fail_each("PKG-010", [d for d, _ in valid], "exactly one AICC course file set", problem)
 
@@ -227,10 +239,17 @@ def test_package_file_set_location(zips: dict[str, tuple[Download, ZipFacts]]) -
         folder = complete[0][0]
         return None if folder.count("/") == 0 else f"file set inside {folder!r} (nested too deep)"
 
-    _fail_each("PKG-011", [d for d, _ in valid], "the file set at the root or in one top-level folder", problem)
+    _fail_each(
+        "PKG-011",
+        [d for d, _ in valid],
+        "the file set at the root or in one top-level folder",
+        problem,
+    )
 
 
-def _entry_rule(requirement: str, attribute: str, expected: str) -> Callable[[dict[str, tuple[Download, ZipFacts]]], None]:
+def _entry_rule(
+    requirement: str, attribute: str, expected: str
+) -> Callable[[dict[str, tuple[Download, ZipFacts]]], None]:
     @pytest.mark.requirement(requirement)
     def check(zips: dict[str, tuple[Download, ZipFacts]]) -> None:
         items = [d for d, z in zips.values()]
@@ -254,7 +273,9 @@ test_no_encrypted_entries = _entry_rule("PKG-015", "encrypted", "no encrypted en
 @pytest.mark.requirement("PKG-016")
 def test_package_size_cap(downloads: list[Download]) -> None:
     _fail_each(
-        "PKG-016", downloads, f"at most {SIZE_CAP} bytes",
+        "PKG-016",
+        downloads,
+        f"at most {SIZE_CAP} bytes",
         lambda d: f"more than {SIZE_CAP} bytes" if d.too_large else None,
     )
 
@@ -276,7 +297,11 @@ def test_changed_bytes_move_package_timestamp(
     redownloads: list[tuple[Download, Download]], full_list: Walk, repeat_list: Walk
 ) -> None:
     for first, second in redownloads:
-        if second.ok and second.body != first.body and _plm(full_list, first.course_id) == _plm(repeat_list, first.course_id):
+        if (
+            second.ok
+            and second.body != first.body
+            and _plm(full_list, first.course_id) == _plm(repeat_list, first.course_id)
+        ):
             raise ConformanceFailure(
                 "PKG-017",
                 expected="PackageLastModifiedUTC moves whenever the package bytes change",
@@ -297,6 +322,7 @@ def test_same_bytes_keep_package_timestamp(
             raise ConformanceFailure(
                 "PKG-018",
                 expected="PackageLastModifiedUTC unchanged while the package bytes are unchanged",
-                received=f"course {first.course_id!r}: {before!r} then {after!r} for identical bytes",
+                received=f"course {first.course_id!r}: {before!r} then {after!r} for "
+                "identical bytes",
                 exchange=repeat_list.pages[0].exchange if repeat_list.pages else None,
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
 
 import pytest
@@ -20,6 +21,9 @@ from conformance._settings import Settings
 from conformance.checks import http_date
 from conformance.checks import modified_at
 from conformance.errors import ConformanceFailure
+
+if TYPE_CHECKING:
+    from hypothesis import settings as HypothesisSettings
 
 TOKEN_EXAMPLES = 30
 IMS_EXAMPLES = 12
@@ -35,7 +39,7 @@ _OTHER_GRANTS = (
 )
 
 
-def _probe_settings(examples: int) -> Any:
+def _probe_settings(examples: int) -> HypothesisSettings:
     from hypothesis import HealthCheck
     from hypothesis import Phase
     from hypothesis import settings
@@ -220,9 +224,7 @@ def test_if_modified_since_values(
             missing, requirement = active - got, "LIST-008"
             expected = f"If-Modified-Since: {header} ignored (every active course)"
         else:
-            changed = {
-                cid for cid, c in reference.items() if (m := modified_at(c)) and m > value
-            }
+            changed = {cid for cid, c in reference.items() if (m := modified_at(c)) and m > value}
             missing, requirement = changed - got, "LIST-005"
             expected = f"every course changed after {header}"
         if missing:

@@ -1,0 +1,427 @@
+"""Scale benchmark of the connector's sync against the mock vendor (issue 5, "Done when").
+
+Prints, in one run:
+
+1. First sync of N courses (metadata only) vs a raw floor: the same pages fetched with a
+   bare ``requests`` session, parsed and bulk-inserted into SQLite. Target ratio <= 2.
+2. The no-op resync right after: time, requests (target: one list request per page,
+   plus the token), downloads (target 0), time target <= 1 s.
+3. P packages of S MB: a full sync with packages vs parallel raw downloads of the same
+   files (same worker count). Target throughput ratio (raw time / sync time) >= 0.8.
+4. Peak RSS of a sync process for S MB and 50 MB packages (target: flat).
+
+The mock vendor runs in a separate process so that it does not share the GIL with the
+code being measured. Usage::
+
+    python benchmarks/sync_scale.py                  # the full sizes of the issue
+    python benchmarks/sync_scale.py --quick          # reduced sizes, for a smoke run
+    python benchmarks/sync_scale.py --json out.json  # also write the figures as JSON
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from connector import db
+from connector import integrations
+from connector.config import Settings
+from connector.sync import SyncOptions
+from connector.sync import sync
+
+VENDOR_CHILD = """
+import json, sys
+from mock_vendor.testing import serve
+config = json.loads(sys.argv[1])
+with serve(config, check_problems=False) as v:
+    print(json.dumps({"base_url": v.base_url, "auth_url": v.auth_url,
+        "course_list_url": v.course_list_url, "client_id": v.client_id,
+        "client_secret": v.client_secret, "admin_token": v.admin_token}), flush=True)
+    sys.stdin.read()
+"""
+
+RSS_CHILD = """
+import json, resource, sys
+from connector import db, integrations
+from connector.config import Settings
+from connector.sync import SyncOptions, sync
+settings = Settings.resolve(home=sys.argv[1], db_url=sys.argv[2])
+engine = db.connect(settings)
+result = sync(engine, settings, integrations.get(engine, settings, "bench"),
+              options=SyncOptions(workers=int(sys.argv[3]), backoff_factor=0.0))
+print(json.dumps({"status": result.status, "downloads": result.downloads,
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+MB = 1024 * 1024
+
+
+@contextmanager
+def vendor(config: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Run the mock vendor in a child process; yields its URLs and credentials."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-c", VENDOR_CHILD, json.dumps(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise SystemExit("the mock vendor did not start")
+        info: dict[str, Any] = json.loads(line)
+        info["startup_s"] = time.perf_counter() - started
+        admin = requests.Session()
+        admin.headers["Authorization"] = f"Bearer {info['admin_token']}"
+        info["admin"] = admin
+        yield info
+    finally:
+        if process.stdin:
+            process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def journal(info: dict[str, Any]) -> list[dict[str, Any]]:
+    response = info["admin"].get(f"{info['base_url']}/_admin/journal", timeout=60)
+    response.raise_for_status()
+    entries: list[dict[str, Any]] = response.json()
+    return entries
+
+
+def clear_journal(info: dict[str, Any]) -> None:
+    info["admin"].delete(f"{info['base_url']}/_admin/journal", timeout=60).raise_for_status()
+
+
+def token(session: requests.Session, info: dict[str, Any]) -> str:
+    response = session.post(
+        info["auth_url"],
+        data={"grant_type": "client_credentials"},
+        auth=(info["client_id"], info["client_secret"]),
+        timeout=60,
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
+def register(engine: Any, settings: Settings, info: dict[str, Any]) -> integrations.Integration:
+    return integrations.add(
+        engine,
+        settings,
+        name="bench",
+        provider="Bench",
+        provider_url=info["course_list_url"],
+        auth_url=info["auth_url"],
+        client_id=info["client_id"],
+        client_secret=info["client_secret"],
+        sync_time="02:00",
+    )
+
+
+# -- 1 + 2: metadata ---------------------------------------------------------------------
+
+RAW_DDL = """
+CREATE TABLE courses (
+    id INTEGER PRIMARY KEY, vendor_id TEXT UNIQUE NOT NULL, title TEXT, description TEXT,
+    course_type TEXT, is_active INTEGER, languages TEXT, duration TEXT, thumbnail TEXT,
+    subjects TEXT, keywords TEXT, version TEXT, localization TEXT,
+    vendor_last_modified TEXT, vendor_package_last_modified TEXT, raw TEXT)
+"""
+
+
+def raw_floor(info: dict[str, Any], path: Path) -> tuple[float, int, int]:
+    """Fetch every page, parse it and bulk-insert it into SQLite; (seconds, pages, rows)."""
+    started = time.perf_counter()
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {token(session, info)}", "Accept": "application/json"}
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(RAW_DDL)
+    url: str | None = info["course_list_url"]
+    pages = rows = 0
+    while url:
+        response = session.get(url, headers=headers, timeout=60)
+        response.raise_for_status()
+        body = response.json()
+        pages += 1
+        rows += len(body)
+        conn.executemany(
+            "INSERT INTO courses (vendor_id, title, description, course_type, is_active, "
+            "languages, duration, thumbnail, subjects, keywords, version, localization, "
+            "vendor_last_modified, vendor_package_last_modified, raw) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    c["ID"], c["Title"], c["Description"], c["CourseType"], c["IsActive"],
+                    json.dumps(c["Languages"]), c.get("Duration"), c.get("Thumbnail"),
+                    json.dumps(c.get("Subjects", [])), json.dumps(c.get("Keywords", [])),
+                    c.get("Version"), json.dumps(c.get("Localization", [])),
+                    c["LastModifiedUTC"], c.get("PackageLastModifiedUTC"), json.dumps(c),
+                )
+                for c in body
+            ],
+        )  # fmt: skip
+        conn.commit()
+        link = response.links.get("next")
+        url = requests.compat.urljoin(url, link["url"]) if link else None
+    conn.close()
+    return time.perf_counter() - started, pages, rows
+
+
+def bench_metadata(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    config = {
+        "COURSES": args.courses,
+        "SEED": 1,
+        "PAGE_SIZE": args.page_size,
+        "CACHE_DIR": str(work / "mock-cache"),
+        "JOURNAL_SIZE": 100_000,
+    }
+    out: dict[str, Any] = {"courses": args.courses, "page_size": args.page_size}
+    with vendor(config) as info:
+        out["vendor_startup_s"] = round(info["startup_s"], 2)
+        raw_s, pages, rows = raw_floor(info, work / "raw.sqlite3")
+        home = work / "meta-home"
+        settings = Settings(home=home, database_url=f"sqlite:///{home / 'catalog.sqlite3'}")
+        engine = db.connect(settings)
+        register(engine, settings, info)
+        options = SyncOptions(download_packages=False, backoff_factor=0.0, timeout=120.0)
+        started = time.perf_counter()
+        first = sync(engine, settings, integrations.get(engine, settings, "bench"), options=options)
+        sync_s = time.perf_counter() - started
+        clear_journal(info)
+        started = time.perf_counter()
+        again = sync(engine, settings, integrations.get(engine, settings, "bench"), options=options)
+        noop_s = time.perf_counter() - started
+        entries = journal(info)
+        engine.dispose()
+    out.update(
+        raw_floor_s=round(raw_s, 3),
+        raw_pages=pages,
+        raw_rows=rows,
+        sync_s=round(sync_s, 3),
+        sync_status=first.status,
+        sync_counts=first.counts,
+        sync_pages=first.pages,
+        ratio=round(sync_s / raw_s, 2),
+        noop_s=round(noop_s, 3),
+        noop_status=again.status,
+        noop_pages=again.pages,
+        noop_requests=again.requests,
+        noop_vendor_requests={
+            op: sum(1 for e in entries if e["operation"] == op)
+            for op in ("token", "list", "package")
+        },
+        noop_downloads=again.downloads,
+    )
+    return out
+
+
+# -- 3 + 4: packages ---------------------------------------------------------------------
+
+
+def base_package(work: Path) -> bytes:
+    """One valid AICC package from a small generated mock catalog (public HTTP only)."""
+    config = {"COURSES": 1, "SEED": 7, "MAX_ASSET_BYTES": 2_000, "CACHE_DIR": str(work / "c")}
+    with vendor(config) as info:
+        session = requests.Session()
+        headers = {"Authorization": f"Bearer {token(session, info)}"}
+        courses = session.get(info["course_list_url"], headers=headers, timeout=60).json()
+        url = next(c["DownloadPackageUrl"] for c in courses if c["IsActive"])
+        return session.get(url, headers=headers, timeout=60).content
+
+
+def sized_catalog(work: Path, name: str, base: bytes, size: int, count: int) -> Path:
+    """``count`` packages of about ``size`` bytes (one file, hard-linked) with sidecar IDs."""
+    folder = work / name
+    folder.mkdir()
+    buffer = io.BytesIO(base)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_STORED) as zf:
+        padding = size - len(base)
+        # Incompressible media, as real course videos are.
+        with zf.open("media/video.bin", "w", force_zip64=True) as media:
+            for _ in range(padding // MB):
+                media.write(os.urandom(MB))
+            media.write(os.urandom(padding % MB))
+    master = folder / "master.bin"
+    master.write_bytes(buffer.getvalue())
+    for index in range(count):
+        target = folder / f"p{index:04d}.zip"
+        os.link(master, target)
+        (folder / f"p{index:04d}.json").write_text(json.dumps({"ID": f"BIG-{index:04d}"}))
+    return folder
+
+
+def raw_downloads(info: dict[str, Any], workers: int, work: Path) -> tuple[float, int]:
+    """Parallel raw downloads of every package of the list; (seconds, bytes)."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=workers + 2)
+    session.mount("http://", adapter)
+    headers = {"Authorization": f"Bearer {token(session, info)}"}
+    urls: list[str] = []
+    url: str | None = info["course_list_url"]
+    while url:
+        response = session.get(url, headers=headers, timeout=60)
+        urls += [c["DownloadPackageUrl"] for c in response.json() if c["IsActive"]]
+        link = response.links.get("next")
+        url = requests.compat.urljoin(url, link["url"]) if link else None
+    target = work / "raw-downloads"
+    target.mkdir()
+
+    def fetch(index_url: tuple[int, str]) -> int:
+        index, package_url = index_url
+        total = 0
+        path = target / f"{index}.zip"
+        with session.get(package_url, headers=headers, stream=True, timeout=60) as r:
+            r.raise_for_status()
+            with open(path, "wb") as sink:
+                for chunk in r.iter_content(64 * 1024):
+                    total += len(chunk)
+                    sink.write(chunk)
+        path.unlink()
+        return total
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        total = sum(pool.map(fetch, enumerate(urls)))
+    return time.perf_counter() - started, total
+
+
+def bench_packages(args: argparse.Namespace, work: Path, base: bytes) -> dict[str, Any]:
+    folder = sized_catalog(work, "pkg-catalog", base, args.package_mb * MB, args.packages)
+    out: dict[str, Any] = {"packages": args.packages, "package_mb": args.package_mb}
+    with vendor({"CATALOG": str(folder), "PAGE_SIZE": 100, "CACHE_DIR": str(work / "c2")}) as info:
+        raw_s, raw_bytes = raw_downloads(info, args.workers, work)
+        home = work / "pkg-home"
+        settings = Settings(home=home, database_url=f"sqlite:///{home / 'catalog.sqlite3'}")
+        engine = db.connect(settings)
+        register(engine, settings, info)
+        options = SyncOptions(workers=args.workers, backoff_factor=0.0, timeout=120.0)
+        started = time.perf_counter()
+        result = sync(
+            engine, settings, integrations.get(engine, settings, "bench"), options=options
+        )
+        sync_s = time.perf_counter() - started
+        engine.dispose()
+    shutil.rmtree(home / "content", ignore_errors=True)
+    out.update(
+        workers=args.workers,
+        raw_s=round(raw_s, 3),
+        raw_mb=round(raw_bytes / MB, 1),
+        raw_mb_per_s=round(raw_bytes / MB / raw_s, 1),
+        sync_s=round(sync_s, 3),
+        sync_status=result.status,
+        sync_downloads=result.downloads,
+        sync_mb_per_s=round(raw_bytes / MB / sync_s, 1),
+        throughput_ratio=round(raw_s / sync_s, 2),
+    )
+    return out
+
+
+def bench_rss(args: argparse.Namespace, work: Path, base: bytes) -> dict[str, Any]:
+    out: dict[str, Any] = {"packages_per_run": args.rss_packages}
+    for size_mb in (args.package_mb, args.big_mb):
+        folder = sized_catalog(work, f"rss-{size_mb}", base, size_mb * MB, args.rss_packages)
+        with vendor({"CATALOG": str(folder), "CACHE_DIR": str(work / f"c-{size_mb}")}) as info:
+            home = work / f"rss-home-{size_mb}"
+            settings = Settings(home=home, database_url=f"sqlite:///{home / 'catalog.sqlite3'}")
+            engine = db.connect(settings)
+            register(engine, settings, info)
+            engine.dispose()
+            child = subprocess.run(
+                [
+                    sys.executable, "-c", RSS_CHILD, str(home), settings.database_url,
+                    str(args.workers),
+                ],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+        figures = json.loads(child.stdout.strip().splitlines()[-1])
+        out[f"{size_mb}mb"] = {
+            "status": figures["status"],
+            "downloads": figures["downloads"],
+            "peak_rss_mb": round(figures["maxrss_kb"] / 1024, 1),
+        }
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--courses", type=int, default=50_000)
+    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--packages", type=int, default=200)
+    parser.add_argument("--package-mb", type=int, default=5)
+    parser.add_argument("--big-mb", type=int, default=50)
+    parser.add_argument("--rss-packages", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--quick", action="store_true", help="reduced sizes (smoke run)")
+    parser.add_argument("--skip", action="append", default=[], choices=["meta", "pkg", "rss"])
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.courses, args.packages, args.big_mb = 5_000, 40, 20
+    figures: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="cckit-bench-") as tmp:
+        work = Path(tmp)
+        if "meta" not in args.skip:
+            meta = figures["metadata"] = bench_metadata(args, work)
+            print(
+                f"[1] first sync, {meta['courses']} courses metadata-only, "
+                f"{meta['raw_pages']} pages: sync {meta['sync_s']:.2f} s vs raw floor "
+                f"{meta['raw_floor_s']:.2f} s -> ratio {meta['ratio']:.2f} (target <= 2)"
+            )
+            print(
+                f"[2] no-op resync: {meta['noop_s']:.3f} s (target <= 1 s), "
+                f"{meta['noop_pages']} page(s), {meta['noop_requests']} request(s) "
+                f"(vendor saw {meta['noop_vendor_requests']}), "
+                f"{meta['noop_downloads']} download(s) (target 0)"
+            )
+        if "pkg" not in args.skip or "rss" not in args.skip:
+            base = base_package(work)
+        if "pkg" not in args.skip:
+            pkg = figures["packages"] = bench_packages(args, work, base)
+            print(
+                f"[3] {pkg['packages']} packages of {pkg['package_mb']} MB, {pkg['workers']} "
+                f"workers: sync {pkg['sync_s']:.2f} s ({pkg['sync_mb_per_s']} MB/s) vs raw "
+                f"{pkg['raw_s']:.2f} s ({pkg['raw_mb_per_s']} MB/s) -> throughput ratio "
+                f"{pkg['throughput_ratio']:.2f} (target >= 0.8)"
+            )
+        if "rss" not in args.skip:
+            rss = figures["rss"] = bench_rss(args, work, base)
+            small, big = rss[f"{args.package_mb}mb"], rss[f"{args.big_mb}mb"]
+            print(
+                f"[4] peak RSS of a sync process ({args.rss_packages} packages each): "
+                f"{args.package_mb} MB packages {small['peak_rss_mb']} MB, "
+                f"{args.big_mb} MB packages {big['peak_rss_mb']} MB (target: flat)"
+            )
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    figures["benchmark_process_peak_rss_mb"] = round(own / 1024, 1)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
