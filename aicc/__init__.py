@@ -4,6 +4,8 @@ Standard library only (:mod:`aicc.strategies` additionally needs hypothesis)::
 
     import aicc
 
+    report = aicc.validate("course.zip")   # or a folder, zip bytes, {name: bytes}
+    for course in report.courses: ...
     files = aicc.write(course)        # {"course.crs": b"...", ...}
     data = aicc.write_zip(course)     # zip bytes
     expr = aicc.logic.parse("A1 & (A2 | ~A3)")
@@ -30,6 +32,8 @@ from aicc.model import Objective
 from aicc.model import ObjectiveRelation
 from aicc.model import Prerequisite
 from aicc.model import TreeNode
+from aicc.reader import read
+from aicc.validator import validate
 from aicc.writer import write
 from aicc.writer import write_zip
 
@@ -53,6 +57,8 @@ __all__ = [
     "WriteError",
     "errors",
     "logic",
+    "read",
+    "validate",
     "write",
     "write_zip",
 ]

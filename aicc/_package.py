@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import struct
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -53,6 +54,9 @@ _ENTRY_ERRORS = (
     RuntimeError,
     zlib.error,
 )
+# What opening a corrupt archive can raise (zipfile parses the central directory with
+# struct and seeks to offsets read from the file).
+_ARCHIVE_ERRORS = (*_ENTRY_ERRORS, struct.error, OverflowError, IndexError, KeyError)
 
 #: Course structure extensions (lower case) -> the slot they fill (``.ore`` is an alias).
 AICC_EXTENSIONS: dict[str, str] = {
@@ -358,12 +362,10 @@ def _read_limited(handle: IO[bytes], limit: int) -> bytes | None:
 
 def _load_folder(root: Path, package: Package, limits: ZipLimits) -> None:
     entries: list[tuple[str, bytes | None]] = []
+    errors: list[OSError] = []
     count = 0
-    try:
-        walker = list(os.walk(root, followlinks=False))
-    except OSError as exc:  # pragma: no cover - os.walk swallows most errors
-        raise SourceError(str(root), f"cannot list the folder: {exc.strerror}") from exc
-    for directory, dirnames, filenames in walker:
+    # Lazy walk, sorted in place: the order is stable and the cap stops it early.
+    for directory, dirnames, filenames in os.walk(root, onerror=errors.append):
         dirnames.sort()
         for filename in sorted(filenames):
             count += 1
@@ -384,6 +386,14 @@ def _load_folder(root: Path, package: Package, limits: ZipLimits) -> None:
                 entries.append((relative, None))
                 continue
             entries.append((relative, _read_file(full, relative, package, limits)))
+    for error in errors:
+        where = Path(error.filename) if error.filename else root
+        if where == root:
+            raise SourceError(str(root), f"cannot list the folder: {error.strerror or error}")
+        relative = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+        package.diagnostics.append(
+            diag("PKG013", f"cannot list {relative}/: {error.strerror or error}", relative)
+        )
     _collect(package, entries, folder_mode=True)
 
 
@@ -441,16 +451,25 @@ def _load_mapping(source: Mapping[Any, Any], package: Package, limits: ZipLimits
 
 
 def _load_zip(source: bytes | Path, package: Package, limits: ZipLimits, label: str) -> None:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        package.diagnostics.append(diag("PKG010", f"{label} is not a readable zip archive: {exc}"))
-        _group(package, [], folder_mode=False)
-        return
-    except OSError as exc:
-        raise SourceError(label, f"cannot open: {exc.strerror or exc}") from exc
-    with archive:
-        _read_zip(archive, package, limits)
+    if isinstance(source, Path):
+        try:
+            handle: IO[bytes] = source.open("rb")
+        except OSError as exc:
+            raise SourceError(label, f"cannot open: {exc.strerror or exc}") from exc
+    else:
+        handle = io.BytesIO(source)
+    with handle:
+        try:
+            archive = zipfile.ZipFile(handle)
+        except _ARCHIVE_ERRORS as exc:
+            # Whatever the bytes are, a broken archive is a finding, never an exception.
+            package.diagnostics.append(
+                diag("PKG010", f"{label} is not a readable zip archive: {exc}")
+            )
+            _group(package, [], folder_mode=False)
+            return
+        with archive:
+            _read_zip(archive, package, limits)
 
 
 def _read_zip(archive: zipfile.ZipFile, package: Package, limits: ZipLimits) -> None:

@@ -57,8 +57,9 @@ def validate(paths: Sequence[str], output_format: str, strict: bool, hints: bool
                 click.echo(_located(path, diagnostic, hints))
         for path, report in reports:
             verdict = "valid" if report.valid else "INVALID"
-            courses = ", ".join(c.course_id or c.base_name for c in report.courses) or "none"
-            click.echo(f"{path}: {verdict}: {report.summary()}; courses: {courses}")
+            ids = ", ".join(repr(c.course_id or c.base_name) for c in report.courses)
+            courses = f"{len(report.courses)} course(s)" + (f" ({ids})" if ids else "")
+            click.echo(f"{path}: {verdict}: {courses}; {report.summary()}")
     if any(not report.valid for _, report in reports):
         click.get_current_context().exit(1)
 

@@ -70,7 +70,8 @@ INTEGER_ATTRIBUTES = frozenset(
         "max_normal",
     }
 )
-_DIGITS = re.compile(r"[0-9]+")
+# At most 18 digits: larger counts are nonsense, and int() refuses very long digit strings.
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 #: Known columns (normalised) of the keyed tables.
 AU_KNOWN: dict[str, str] = {name.casefold(): attr for name, attr in AU_COLUMNS}
@@ -80,6 +81,9 @@ PRE_KNOWN: dict[str, str] = {"structure_element": "element", "prerequisite": "ex
 # The positional fast path in _read_au needs the dataclass fields in AU_COLUMNS order.
 _AU_POSITIONAL = [f.name for f in dataclasses.fields(AssignableUnit)][: len(AU_COLUMNS)] == [
     attr for _, attr in AU_COLUMNS
+]
+_DES_POSITIONAL = [f.name for f in dataclasses.fields(Descriptor)] == [
+    attr for _, attr in DES_COLUMNS
 ]
 AU_REQUIRED = ("System_ID", "Command_Line", "File_Name", "Core_Vendor")
 DES_REQUIRED = ("System_ID", "Developer_ID", "Title")
@@ -418,6 +422,8 @@ def _read_au(parsed: ParsedCourse, table: Table, path: str, out: list[Diagnostic
     columns, usable = _header_columns(
         table, path, AU_KNOWN, AU_REQUIRED, out, canonical=tuple(n for n, _ in AU_COLUMNS)
     )
+    # Without a System_ID column no record can be identified: the file adds nothing.
+    usable = usable and "system_id" in columns
     result = ParsedTable(path, table, columns, usable=usable)
     if not usable:
         return result
@@ -457,12 +463,21 @@ def _read_des(parsed: ParsedCourse, table: Table, path: str, out: list[Diagnosti
     columns, usable = _header_columns(
         table, path, DES_KNOWN, DES_REQUIRED, out, canonical=tuple(n for n, _ in DES_COLUMNS)
     )
+    usable = usable and "system_id" in columns
     result = ParsedTable(path, table, columns, usable=usable)
     if not usable:
         return result
     known = [(attr, columns[key]) for key, attr in DES_KNOWN.items() if key in columns]
     descriptors = parsed.course.descriptors
+    # Fast path as in _read_au: all four columns, positional construction.
+    order = [columns.get(name.casefold()) for name, _ in DES_COLUMNS]
+    full = [index for index in order if index is not None]
+    getter = operator.itemgetter(*full) if _DES_POSITIONAL and len(full) == len(order) else None
+    needed = max(full, default=0) + 1
     for row in table.rows:
+        if getter is not None and len(row.values) >= needed:
+            descriptors.append(Descriptor(*getter(row.values)))
+            continue
         descriptor = Descriptor(system_id="")
         values = row.values
         width = len(values)
@@ -470,7 +485,7 @@ def _read_des(parsed: ParsedCourse, table: Table, path: str, out: list[Diagnosti
             if index < width:
                 setattr(descriptor, attr, values[index])
         descriptors.append(descriptor)
-        result.rows.append(row)
+    result.rows.extend(table.rows)
     return result
 
 

@@ -30,12 +30,14 @@ Strategies:
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import string
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from hypothesis import strategies as st
 
@@ -99,33 +101,33 @@ _ID_ALPHABET = string.ascii_letters + string.digits + "_-"
 _GROUP_HEADER = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*$")
 
 
+# Strategies are built once and reused: building (and validating) a fresh strategy inside
+# every draw costs far more than drawing from it.
+
+
+@functools.cache
 def _text(min_size: int = 0, max_size: int = 30) -> st.SearchStrategy[str]:
     return st.text(_TEXT_ALPHABET, min_size=min_size, max_size=max_size)
 
 
-def _title() -> st.SearchStrategy[str]:
+def _fix_title(value: str) -> str:
     # A title must hold something other than spaces.
-    return _text(1, 40).map(lambda s: s if s.strip() else s + "T")
+    return value if value.strip() else value + "T"
 
 
-def _crs_value(min_size: int = 1, max_size: int = 40) -> st.SearchStrategy[str]:
-    def fix(value: str) -> str:
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value += "."
-        return value or "x"
-
-    return _text(min_size, max_size).map(fix)
+def _fix_crs_value(value: str) -> str:
+    # Readers trim INI values and strip surrounding double quotes.
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value += "."
+    return value or "x"
 
 
-def _description() -> st.SearchStrategy[str]:
-    def fix(lines: list[str]) -> str:
-        kept = ["x" + line if _is_header(line) else line for line in lines]
-        while kept and not kept[-1].strip():
-            kept.pop()
-        return "\n".join(kept)
-
-    return st.lists(_text(0, 50), max_size=5).map(fix)
+def _fix_description(lines: list[str]) -> str:
+    kept = ["x" + line if _is_header(line) else line for line in lines]
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join(kept)
 
 
 def _is_header(line: str) -> bool:
@@ -133,13 +135,26 @@ def _is_header(line: str) -> bool:
     return match is not None and bool(match.group(1))
 
 
+_TITLES = _text(1, 40).map(_fix_title)
+_CRS_VALUES = _text(1, 40).map(_fix_crs_value)
+_DESCRIPTIONS = st.lists(_text(0, 50), max_size=5).map(_fix_description)
+_ID_SUFFIX = st.text(_ID_ALPHABET, min_size=1, max_size=6)
+_COURSE_IDS = st.text(_ID_ALPHABET, min_size=1, max_size=12)
+_DEVELOPER_IDS = st.one_of(st.just(""), _text(0, 12))
+
+_T = TypeVar("_T")
+
+
+def _pick(draw: st.DrawFn, choices: Sequence[_T]) -> _T:
+    """Draw one of ``choices`` (cheaper than building a sampled_from per draw)."""
+    return choices[draw(st.integers(0, len(choices) - 1))]
+
+
+@functools.cache
 def _ids(prefix: str, count: int) -> st.SearchStrategy[list[str]]:
-    return st.lists(
-        st.text(_ID_ALPHABET, min_size=1, max_size=6),
-        min_size=count,
-        max_size=count,
-        unique_by=str.casefold,
-    ).map(lambda suffixes: [prefix + s for s in suffixes])
+    return st.lists(_ID_SUFFIX, min_size=count, max_size=count, unique_by=str.casefold).map(
+        lambda suffixes: [prefix + s for s in suffixes]
+    )
 
 
 # --------------------------------------------------------------------------- expressions
@@ -178,6 +193,32 @@ def expressions(identifiers: Sequence[str], max_leaves: int = 6) -> st.SearchStr
     return st.recursive(leaves, extend, max_leaves=max_leaves)
 
 
+# Course expressions are drawn once over placeholder names and then renamed onto the
+# course's own IDs (placeholder i -> ids[i % len(ids)]).
+_PLACEHOLDERS = tuple(f"_{i}" for i in range(6))
+_SHAPES = expressions(_PLACEHOLDERS, max_leaves=4)
+
+
+def _rename(expr: Expr, ids: Sequence[str]) -> Expr:
+    def name(placeholder: str) -> str:
+        return ids[int(placeholder[1:]) % len(ids)]
+
+    if isinstance(expr, Ref):
+        return Ref(name(expr.name))
+    if isinstance(expr, Comparison):
+        return Comparison(name(expr.name), expr.op, expr.status)
+    if isinstance(expr, SetExpr):
+        members = tuple(dict.fromkeys(name(m) for m in expr.members))
+        return SetExpr(min(expr.count, len(members)), members)
+    if isinstance(expr, Not):
+        return Not(_rename(expr.operand, ids))
+    if isinstance(expr, And):
+        return And(tuple(_rename(o, ids) for o in expr.operands))
+    if isinstance(expr, Or):
+        return Or(tuple(_rename(o, ids) for o in expr.operands))
+    raise TypeError(f"unexpected node {expr!r}")  # pragma: no cover - all nodes handled
+
+
 def _expression_text(expr: Expr, compact: bool) -> str:
     text = str(expr)
     # Both spellings are valid; compact is what most producers write.
@@ -186,46 +227,43 @@ def _expression_text(expr: Expr, compact: bool) -> str:
 
 # --------------------------------------------------------------------------- AUs
 
+_FILE_NAMES = st.one_of(
+    st.text(string.ascii_lowercase + string.digits + "_-", min_size=1, max_size=10).map(
+        lambda s: f"{s}/index.html"
+    ),
+    st.sampled_from(
+        ["index.html", "content/start.htm?lang=en", "https://content.example.com/launch?id=42"]
+    ),
+)
+_MAX_SCORES = st.sampled_from(["", "100", "10", "50.5"])
+_MASTERY = st.one_of(st.just(""), st.integers(0, 100))
+_TYPES = st.sampled_from(["", "lesson", "test", "Content Object"])
+_COMMAND_LINES = st.sampled_from(["", "", "-fullscreen"])
+_TIMES = st.sampled_from(["", "00:30:00", "01:15:30.5", "9999:59:59"])
+_ACTIONS = st.sampled_from(["", "exit,message", "continue,no message", "C,N", "e,m"])
+_WEB_LAUNCH = st.sampled_from(["", "CMI=HACP", "lang=en&mode=review"])
+_PASSWORDS = st.sampled_from(["", "s3cret-pass"])
 
-@st.composite
+
 def _assignable_unit(draw: st.DrawFn, system_id: str, extra: Sequence[str]) -> AssignableUnit:
-    file_name = draw(
-        st.one_of(
-            st.text(string.ascii_lowercase + string.digits + "_-", min_size=1, max_size=10).map(
-                lambda s: f"{s}/index.html"
-            ),
-            st.sampled_from(
-                [
-                    "index.html",
-                    "content/start.htm?lang=en",
-                    "https://content.example.com/launch?id=42",
-                ]
-            ),
-        )
-    )
-    max_score = draw(st.sampled_from(["", "100", "10", "50.5"]))
-    limit = float(max_score) if max_score else 100.0
-    mastery = draw(
-        st.one_of(
-            st.just(""),
-            st.integers(0, int(limit)).map(str),
-        )
-    )
+    max_score = draw(_MAX_SCORES)
+    mastery = draw(_MASTERY)
+    if mastery != "" and max_score:
+        # Mastery above Max_Score is only a warning, but keep generated courses clean.
+        mastery = min(int(mastery), int(float(max_score)))
     return AssignableUnit(
         system_id=system_id,
-        type=draw(st.sampled_from(["", "lesson", "test", "Content Object"])),
-        command_line=draw(st.sampled_from(["", "", "-fullscreen"])),
-        file_name=file_name,
+        type=draw(_TYPES),
+        command_line=draw(_COMMAND_LINES),
+        file_name=draw(_FILE_NAMES),
         max_score=max_score,
-        mastery_score=mastery,
-        max_time_allowed=draw(st.sampled_from(["", "00:30:00", "01:15:30.5", "9999:59:59"])),
-        time_limit_action=draw(
-            st.sampled_from(["", "exit,message", "continue,no message", "C,N", "e,m"])
-        ),
+        mastery_score=str(mastery),
+        max_time_allowed=draw(_TIMES),
+        time_limit_action=draw(_ACTIONS),
         system_vendor=draw(_text(0, 20)),
         core_vendor=draw(_text(0, 20)),
-        web_launch=draw(st.sampled_from(["", "CMI=HACP", "lang=en&mode=review"])),
-        au_password=draw(st.sampled_from(["", "s3cret-pass"])),
+        web_launch=draw(_WEB_LAUNCH),
+        au_password=draw(_PASSWORDS),
         extra={name: draw(_text(1, 10)) for name in extra},
     )
 
@@ -278,13 +316,13 @@ def _course(draw: st.DrawFn, level: str) -> Course:
     # under root or any block; member order comes from a random permutation.
     parent: dict[str, str] = {}
     for index, block_id in enumerate(block_ids):
-        parent[block_id] = draw(st.sampled_from(["root", *block_ids[:index]]))
+        parent[block_id] = _pick(draw, ["root", *block_ids[:index]])
     for au_id in au_ids:
-        parent[au_id] = draw(st.sampled_from(["root", *block_ids]))
+        parent[au_id] = _pick(draw, ["root", *block_ids])
     members: dict[str, list[str]] = {"root": [], **{b: [] for b in block_ids}}
     for child in draw(st.permutations([*block_ids, *au_ids])):
         members[parent[child]].append(child)
-    root_spelling = draw(st.sampled_from(["root", "root", "ROOT", "Root"]))
+    root_spelling = _pick(draw, ["root", "root", "ROOT", "Root"])
     blocks = [Block(root_spelling, members["root"])]
     blocks += [Block(b, members[b]) for b in block_ids]
 
@@ -300,7 +338,7 @@ def _course(draw: st.DrawFn, level: str) -> Course:
         objective_ids, new_complex_ids = all_ids[:split], all_ids[split:]
         related: dict[str, list[str]] = {}
         for objective in objective_ids:  # every objective is related at least once
-            related.setdefault(draw(st.sampled_from(elements)), []).append(objective)
+            related.setdefault(_pick(draw, elements), []).append(objective)
         for element in draw(st.lists(st.sampled_from(elements), max_size=3, unique=True)):
             for objective in draw(st.lists(st.sampled_from(objective_ids), unique=True)):
                 if objective not in related.setdefault(element, []):
@@ -309,7 +347,15 @@ def _course(draw: st.DrawFn, level: str) -> Course:
 
     complex_ids: list[str] = []
     if features.complex_objectives:
-        existing = draw(st.lists(st.sampled_from(objective_ids), max_size=2, unique=True))
+        # At least one complex objective, so the course really needs level 3b.
+        existing = draw(
+            st.lists(
+                st.sampled_from(objective_ids),
+                min_size=0 if new_complex_ids else 1,
+                max_size=2,
+                unique=True,
+            )
+        )
         complex_ids = [*existing, *new_complex_ids]
     all_objectives = [*objective_ids, *(c for c in complex_ids if c not in objective_ids)]
 
@@ -324,7 +370,7 @@ def _course(draw: st.DrawFn, level: str) -> Course:
             candidates = [e for e in order[:position] if e not in family] + objective_ids
             wanted = draw(st.booleans())
             if candidates and wanted:
-                expr = draw(expressions(candidates, max_leaves=4))
+                expr = _rename(draw(_SHAPES), candidates)
                 prerequisites.append(Prerequisite(element, _expression_text(expr, compact)))
 
     requirements: list[CompletionRequirement] = []
@@ -337,40 +383,40 @@ def _course(draw: st.DrawFn, level: str) -> Course:
             candidates = [e for e in [*elements, *objective_ids] if e != element]
             if not candidates:
                 continue
-            expr = draw(expressions(candidates, max_leaves=4))
+            expr = _rename(draw(_SHAPES), candidates)
             requirements.append(
                 CompletionRequirement(
                     element=element,
                     requirement=_expression_text(expr, compact),
-                    result=draw(st.sampled_from(["passed", "completed", "P", "C", "failed"])),
-                    next=draw(st.sampled_from(["", *elements])),
-                    return_=draw(st.sampled_from(["", "true", "false", "Y", "N"])),
+                    result=_pick(draw, ["passed", "completed", "P", "C", "failed"]),
+                    next=_pick(draw, ["", *elements]),
+                    return_=_pick(draw, ["", "true", "false", "Y", "N"]),
                 )
             )
 
-    extra = draw(st.sampled_from([(), (), ("Weight",)]))
-    aus = [draw(_assignable_unit(au_id, extra)) for au_id in au_ids]
+    extra = _pick(draw, [(), (), ("Weight",)])
+    aus = [_assignable_unit(draw, au_id, extra) for au_id in au_ids]
     described = draw(st.permutations([*au_ids, *block_ids, *all_objectives]))
     descriptors = [
         Descriptor(
             system_id=element,
-            developer_id=draw(st.one_of(st.just(""), _text(0, 12))),
-            title=draw(_title()),
+            developer_id=draw(_DEVELOPER_IDS),
+            title=draw(_TITLES),
             description=draw(_text(0, 60)),
         )
         for element in described
     ]
     level_text = level.upper() if level.endswith(("a", "b")) and draw(st.booleans()) else level
     course = Course(
-        base_name=draw(st.text(_ID_ALPHABET, min_size=1, max_size=12)),
-        course_creator=draw(_crs_value()),
-        course_id=draw(st.text(_ID_ALPHABET, min_size=1, max_size=12)),
-        course_system=draw(st.sampled_from(["HTML", "Articulate Storyline", "cckit"])),
-        course_title=draw(_crs_value()),
+        base_name=draw(_COURSE_IDS),
+        course_creator=draw(_CRS_VALUES),
+        course_id=draw(_COURSE_IDS),
+        course_system=_pick(draw, ["HTML", "Articulate Storyline", "cckit"]),
+        course_title=draw(_CRS_VALUES),
         level=level_text,
-        version=draw(st.sampled_from(["3.5", "4.0", "2.2", "3.4"])),
+        version=_pick(draw, ["3.5", "4.0", "2.2", "3.4"]),
         max_normal=draw(st.integers(1, 99)),
-        description=draw(_description()),
+        description=draw(_DESCRIPTIONS),
         aus=aus,
         descriptors=descriptors,
         blocks=blocks,

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["validate"]
 
+_COUNT = re.compile(r"[0-9]{1,18}")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _TIMESPAN = re.compile(r"([0-9]{2,4}):([0-5][0-9]):([0-5][0-9])(?:\.[0-9]{1,2})?")
 _VERSION = re.compile(r"[0-9]+(?:\.[0-9]+)*")
@@ -184,13 +185,20 @@ class _CourseChecker:
         self.objective_keys = (set(self.ort_objective_keys) | set(self.complex_keys)) - structure
         # Complex objectives with neither an ORT entry nor a DES record are unknown
         # elements (CMP002), e.g. a misspelt AU ID, rather than undescribed objectives.
-        self.unknown_cmp_keys = {
-            k
-            for k in self.complex_keys
-            if k not in self.ort_objective_keys and k not in self.des_keys
-        }
+        self.unknown_cmp_keys = (
+            {
+                k
+                for k in self.complex_keys
+                if k not in self.ort_objective_keys and k not in self.des_keys
+            }
+            if parsed.usable("des")
+            else set()
+        )
         self.objective_keys -= self.unknown_cmp_keys
         self.element_keys = set(self.au_keys) | self.non_root_block_keys | self.objective_keys
+        # References can only be judged when the AU and CST files were both read: a
+        # missing or unreadable file would make every reference to it look unknown.
+        self.ids_complete = parsed.usable("au") and parsed.usable("cst")
         # An .ort or .cmp that could not be used may define objectives we cannot see:
         # then a DES record for an unknown ID is not reported as an orphan, nor levels.
         self.objectives_unknowable = any(
@@ -207,7 +215,10 @@ class _CourseChecker:
                 self.spelling.setdefault(id_key(block.system_id), block.system_id.strip())
         for key, spelled in self.ort_objective_keys.items():
             self.spelling.setdefault(key, spelled.strip())
+        self.exact_ids = set(self.spelling.values())
         self.case_mismatch: dict[str, list[tuple[str, Row, int | None, str]]] = {}
+        self.decimals: dict[str, float | None] = {}
+        self.good_timespans: set[str] = set()
 
     # ------------------------------------------------------------------ helpers
 
@@ -239,6 +250,8 @@ class _CourseChecker:
 
         Positions are only computed when something is reported: this runs per ID.
         """
+        if value in self.exact_ids:
+            return  # the common case: spelled exactly as defined, no spaces
         stripped = value.strip()
         if stripped != value and index is not None and row.is_quoted(index):
             self.add(
@@ -336,10 +349,11 @@ class _CourseChecker:
                 )
                 if canonical is None or not entry.value:
                     continue
-                if not entry.value.isdigit() or not entry.value.isascii():
+                if not _COUNT.fullmatch(entry.value):
                     self.add(
                         "CRS006",
-                        f"{entry.key}={entry.value!r} is not an unsigned integer",
+                        f"{entry.key}={entry.value[:40]!r} is not an unsigned integer "
+                        "(of at most 18 digits)",
                         path,
                         entry.line,
                         entry.value_column,
@@ -377,10 +391,11 @@ class _CourseChecker:
                     )
                     break
         if "ort" in p.files.files and course_group is not None:
-            if course_group.get("Max_Fields_ORT") is None:
+            max_fields_ort = course_group.get("Max_Fields_ORT")
+            if max_fields_ort is None or not max_fields_ort.value:
                 self.add(
                     "CRS020",
-                    "an .ort file is present but Max_Fields_ORT is missing",
+                    "an .ort file is present but Max_Fields_ORT is missing or empty",
                     path,
                     course_group.line,
                 )
@@ -585,7 +600,7 @@ class _CourseChecker:
                     *self.at(parsed, row, "mastery_score"),
                 )
         timespan = au.max_time_allowed.strip()
-        if timespan:
+        if timespan and timespan not in self.good_timespans:
             match = _TIMESPAN.fullmatch(timespan)
             if match is None:
                 self.add(
@@ -601,6 +616,8 @@ class _CourseChecker:
                     path,
                     *self.at(parsed, row, "max_time_allowed"),
                 )
+            else:
+                self.good_timespans.add(timespan)  # a good value: not checked again
         action = au.time_limit_action.strip()
         if action:
             normalised = action_cache.get(action)
@@ -679,18 +696,22 @@ class _CourseChecker:
     def decimal(
         self, value: str, rule: str, column: str, parsed: ParsedTable, row: Row
     ) -> float | None:
+        if value in self.decimals:
+            return self.decimals[value]
         text = value.strip()
         if not text:
             return None
-        if not _DECIMAL.fullmatch(text):
-            self.add(
-                rule,
-                f"{column} {text!r} is not a decimal number",
-                parsed.path,
-                *self.at(parsed, row, column),
-            )
-            return None
-        return float(text)
+        if _DECIMAL.fullmatch(text):
+            # Scores repeat across AUs: remember good values (bad ones are reported each time).
+            self.decimals[value] = number = float(text)
+            return number
+        self.add(
+            rule,
+            f"{column} {text!r} is not a decimal number",
+            parsed.path,
+            *self.at(parsed, row, column),
+        )
+        return None
 
     def content_names(self) -> set[str] | None:
         """Lower-cased paths of non-AICC files in the package, or None when it has none."""
@@ -793,6 +814,7 @@ class _CourseChecker:
                 key not in self.element_keys
                 and key not in self.unknown_cmp_keys
                 and not self.objectives_unknowable
+                and self.ids_complete
             ):
                 self.add(
                     "DES002",
@@ -944,6 +966,8 @@ class _CourseChecker:
                     )
                     continue
                 if key not in self.au_keys and key not in self.block_keys:
+                    if not p.usable("au"):
+                        continue  # the AUs are unknown (no usable .au): nothing to judge
                     if key in self.ort_objective_keys:
                         self.add(
                             "CST014",
@@ -1073,7 +1097,7 @@ class _CourseChecker:
             row = self.p.cst_block_rows[index][0] if index is not None else None
             self.add(
                 "CST005",
-                "cycle in the course structure: " + " -> ".join(names),
+                "cycle in the course structure: " + _name_list(names, " -> "),
                 path,
                 row.line if row else None,
                 row.column(0) if row else None,
@@ -1105,7 +1129,7 @@ class _CourseChecker:
             element = relation.course_element
             key = id_key(element)
             self.check_id_text(element, row, 0, path)
-            if key not in structure:
+            if key not in structure and self.ids_complete:
                 self.add(
                     "ORT002",
                     f"Course_Element {element.strip()!r} is not an AU or a block",
@@ -1173,7 +1197,7 @@ class _CourseChecker:
             text = html.unescape(text)
         try:
             expr = logic.parse(text)
-            mixed = logic.find_mixed_and_or(text)
+            mixed = logic.find_mixed_and_or(text) if "&" in text and "|" in text else None
         except LogicStatusError as exc:
             self.add(
                 status_rule,
@@ -1191,6 +1215,11 @@ class _CourseChecker:
                 line,
                 None if column is None else column + offset + exc.position,
             )
+            return None
+        except (ValueError, RecursionError) as exc:
+            # The parser raises only LogicSyntaxError by contract; anything else it lets
+            # through (e.g. int() of a non-ASCII digit) still means "does not parse".
+            self.add(syntax_rule, f"{exc} in {text[:60]!r}"[:200], path, line, column)
             return None
         if mixed is not None:
             self.add(
@@ -1227,7 +1256,11 @@ class _CourseChecker:
             key = id_key(element)
             index = parsed.columns.get("structure_element")
             self.check_id_text(element, row, index, path)
-            if key == "root" or (key not in self.au_keys and key not in self.non_root_block_keys):
+            if key == "root" or (
+                self.ids_complete
+                and key not in self.au_keys
+                and key not in self.non_root_block_keys
+            ):
                 what = "root" if key == "root" else f"{element.strip()!r}"
                 self.add(
                     "PRE002",
@@ -1256,7 +1289,7 @@ class _CourseChecker:
             references = sorted(expr.references())
             for name in references:
                 ref_key = id_key(name)
-                if ref_key not in known_refs:
+                if ref_key not in known_refs and self.ids_complete:
                     self.add(
                         "PRE004",
                         f"{name!r} in the prerequisite of {element.strip()!r} is not an AU, "
@@ -1292,7 +1325,7 @@ class _CourseChecker:
             first_line = min(seen.get(k, 0) for k in component) or None
             self.add(
                 "PRE006",
-                "prerequisite cycle: " + ", ".join(names) + " require each other",
+                "prerequisite cycle: " + _name_list(names, ", ") + " require each other",
                 path,
                 first_line,
                 None,
@@ -1312,7 +1345,7 @@ class _CourseChecker:
             index = parsed.columns.get("structure_element")
             if key:
                 self.check_id_text(element, row, index, path)
-            if not key or key in self.unknown_cmp_keys:
+            if not key or (key in self.unknown_cmp_keys and self.ids_complete):
                 self.add(
                     "CMP002",
                     f"CMP element {element.strip()!r} is not an AU, block or described objective",
@@ -1326,7 +1359,7 @@ class _CourseChecker:
             if expr is not None:
                 eline, ecolumn = self.at(parsed, row, "requirement")
                 for name in sorted(expr.references()):
-                    if id_key(name) not in self.element_keys:
+                    if id_key(name) not in self.element_keys and self.ids_complete:
                         self.add(
                             "CMP003",
                             f"{name!r} in the requirement of {element.strip()!r} is not an AU, "
@@ -1343,7 +1376,7 @@ class _CourseChecker:
                     *self.at(parsed, row, "result"),
                 )
             next_id = requirement.next.strip()
-            if next_id and id_key(next_id) not in structure:
+            if next_id and id_key(next_id) not in structure and self.ids_complete:
                 self.add(
                     "CMP005",
                     f"Next {next_id!r} is not an AU or a block",
@@ -1429,6 +1462,12 @@ class _CourseChecker:
                 line,
                 column,
             )
+
+
+def _name_list(names: list[str], separator: str, limit: int = 10) -> str:
+    """Join names, cut after ``limit`` (cycles can run through thousands of elements)."""
+    shown = separator.join(names[:limit])
+    return shown + (f" (and {len(names) - limit} more)" if len(names) > limit else "")
 
 
 def _first_index(keys: list[str]) -> dict[str, int]:

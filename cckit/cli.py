@@ -16,11 +16,13 @@ from cckit import __version__
 #: Sub-command name -> ``"module:attribute"`` of the wing's click command.
 #: Add a line here when a wing's command becomes real; never register a stub.
 WING_COMMANDS: dict[str, str] = {
+    "aicc": "aicc.cli:aicc",
     "integrations": "connector.cli:integrations",
     "catalog": "connector.cli:catalog",
     "runs": "connector.cli:runs",
     "scheduler": "connector.cli:scheduler",
     "sync": "connector.cli:sync",
+    "demo": "connector.cli:demo",
     "vendor": "mock_vendor.cli:vendor",
     "conformance": "conformance.cli:conformance",
 }

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from requests.structures import CaseInsensitiveDict
 from requests.utils import parse_header_links
 
 from conformance._http import Exchange
@@ -248,7 +249,7 @@ class Download:
     course: dict[str, Any]
     url: str
     status: int | None
-    headers: dict[str, str]
+    headers: CaseInsensitiveDict[str]
     body: bytes
     exchange: Exchange | None
     error: str | None = None  # transport problem while reading the body
@@ -290,8 +291,17 @@ def download(client: VendorClient, course: dict[str, Any], *, cap: int = SIZE_CA
     try:
         response = client.get(url, stream=True)
     except requests.RequestException as exc:
-        return Download(course, url, None, {}, b"", None, error=f"{exc.__class__.__name__}: {exc}")
-    headers = dict(response.headers)
+        return Download(
+            course,
+            url,
+            None,
+            CaseInsensitiveDict(),
+            b"",
+            None,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+    # Case-insensitive: servers differ in how they spell header names (ETag, Etag).
+    headers = CaseInsensitiveDict(response.headers)
     chunks: list[bytes] = []
     size = 0
     error = None

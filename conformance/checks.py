@@ -16,10 +16,14 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.errors import ConformanceFailure
+
+if TYPE_CHECKING:
+    from conformance._http import Exchange
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
 UTC_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$")
@@ -314,8 +318,21 @@ def course_problems(requirement: str, courses: Iterable[Any]) -> list[Problem]:
     return problems
 
 
-def fail_problems(requirement: str, problems: list[Problem], *, where: str) -> None:
-    """Raise a :class:`ConformanceFailure` listing the problems (no-op when empty)."""
+def fail_problems(
+    requirement: str,
+    problems: list[Problem],
+    *,
+    where: str,
+    exchange: Exchange | None = None,
+) -> None:
+    """Raise a :class:`ConformanceFailure` listing the problems (no-op when empty).
+
+    Args:
+        requirement: The requirement ID.
+        problems: What :func:`course_problems` found.
+        where: Names the list, e.g. ``"the course list"``.
+        exchange: The HTTP exchange that carried the first offending course.
+    """
     if not problems:
         return
     listed = [str(p) for p in problems[:MAX_LISTED]]
@@ -326,6 +343,7 @@ def fail_problems(requirement: str, problems: list[Problem], *, where: str) -> N
         requirement,
         expected=f"every course in {where} follows the rule",
         received=f"{len(problems)} offending value(s):\n" + "\n".join(listed),
+        exchange=exchange,
     )
 
 

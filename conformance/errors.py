@@ -81,7 +81,9 @@ class ConformanceFailure(ConformanceError, AssertionError):
 
 
 def _first_line(text: str) -> str:
-    first = text.strip().splitlines()[0] if text.strip() else ""
+    # "3 offending value(s):" alone says little: keep the first listed item too.
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    first = " ".join(lines[:2]) if lines and lines[0].endswith(":") else (lines or [""])[0]
     return first if len(first) <= 200 else first[:197] + "..."
 
 

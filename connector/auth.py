@@ -153,8 +153,10 @@ class ClientCredentialsAuth(AuthBase):
                 headers={"Accept": "application/json"},
             )
         except requests.RequestException as exc:
+            # requests' messages name the URL and the socket error, never credentials.
+            detail = str(exc)[-200:]
             raise AuthenticationError(
-                url, None, f"token request failed: {type(exc).__name__}"
+                url, None, f"token request failed: {type(exc).__name__}: {detail}"
             ) from None
         with response:
             status = response.status_code

@@ -593,16 +593,35 @@ def catalog_show(
             ("Content path", package["stored_path"]),
             ("Downloaded", _when(package["downloaded_at"])),
         ]
-        summary = package["aicc_summary"] or {}
-        for key, value in summary.items() if isinstance(summary, dict) else []:
-            shown = (
-                json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value
-            )
-            lines.append((f"AICC {key}", shown))
+        lines += _aicc_lines(package["aicc_summary"])
     lines.append(("Package versions", len(course["package_versions"])))
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
         click.echo(f"{key + ':':<{width + 1}} {value}")
+
+
+def _aicc_lines(summary: Any) -> list[tuple[str, Any]]:
+    """Key lines of a package's AICC summary (course title, sizes, warnings)."""
+    if not isinstance(summary, dict):
+        return []
+    lines: list[tuple[str, Any]] = []
+    for course in summary.get("courses") or []:
+        if isinstance(course, dict):
+            lines.append(
+                (
+                    "AICC course",
+                    f"{course.get('title')!r} (Course_ID {course.get('course_id')}, level "
+                    f"{course.get('level')}, {course.get('aus')} AU(s), {course.get('blocks')} "
+                    f"block(s), {course.get('objectives')} objective(s))",
+                )
+            )
+    for key, value in summary.items():
+        if key in ("courses", "diagnostics") or isinstance(value, (dict, list)):
+            continue
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        lines.append((f"AICC {key}", value))
+    return lines
 
 
 @catalog.command("activate")

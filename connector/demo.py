@@ -261,7 +261,9 @@ def run_demo(
     """
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="cckit-demo-") as tmp:
-            return _demo(Path(tmp), echo, courses, seed, conformance)
+            status = _demo(Path(tmp), echo, courses, seed, conformance)
+        echo("The temporary directory was removed; keep the results with --workdir DIR.")
+        return status
     workdir.mkdir(parents=True, exist_ok=True)
     return _demo(workdir.absolute(), echo, courses, seed, conformance)
 

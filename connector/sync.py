@@ -93,6 +93,8 @@ _PROTECTED_COLUMNS = {
     "Localization": "localization",
 }
 _SHA256_DIR = re.compile(r"^[0-9a-f]{64}$")
+#: Vendor IDs per ``IN (...)`` query (well under every backend's parameter limit).
+_IN_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -326,6 +328,7 @@ class _Run:
         self.lock = held
         self.content_dir = settings.content_dir / integration.name
         self.stored: dict[str, _Stored] = {}
+        self.needs_cleanup = False
         self.seen: set[str] = set()
         self.pending_updates: list[dict[str, Any]] = []
         self.pending_inserts: list[dict[str, Any]] = []
@@ -375,13 +378,19 @@ class _Run:
                     db.integrations.c.full_every_days,
                 ).where(db.integrations.c.id == self.integration.id)
             ).one()
-            # We hold the lock, so a run still "running" was killed.
+            runs = db.sync_runs.c
+            last_status = conn.execute(
+                sa.select(runs.status)
+                .where(runs.integration_id == self.integration.id)
+                .order_by(runs.id.desc())
+                .limit(1)
+            ).scalar()
+            # We hold the lock, so a run still "running" was killed; a killed or failed
+            # run may have left temporary files or unreferenced folders behind.
+            self.needs_cleanup = last_status in ("running", "failed")
             conn.execute(
                 sa.update(db.sync_runs)
-                .where(
-                    db.sync_runs.c.integration_id == self.integration.id,
-                    db.sync_runs.c.status == "running",
-                )
+                .where(runs.integration_id == self.integration.id, runs.status == "running")
                 .values(status="failed", finished_at=started, error="interrupted")
             )
             full = self._decide_full(started, state) or self._packages_missing(conn)
@@ -418,8 +427,8 @@ class _Run:
             "full list" if full else f"If-Modified-Since {_iso(since)}",
         )
         try:
-            self._clean_content()
-            self._load_catalog()
+            if self.needs_cleanup:
+                self._clean_content()
             self._read_and_apply(since)
             # Only a complete full list can tell that a course is gone (an exception
             # above skips this).
@@ -518,33 +527,41 @@ class _Run:
 
     # -- catalog state --------------------------------------------------------------------
 
-    def _load_catalog(self) -> None:
-        c = db.courses.c
+    def _load_page(self, vendor_ids: list[str]) -> None:
+        """Load the catalog state of one page's courses (a no-op run reads nothing)."""
+        wanted = [i for i in vendor_ids if i not in self.stored]
+        if not wanted:
+            return
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(
-                    c.id,
-                    c.vendor_id,
-                    c.vendor_last_modified,
-                    c.vendor_package_last_modified,
-                    c.is_active,
-                    c.current_package_id,
-                    c.subjects,
-                    c.protected_fields,
-                    c.missing_from_vendor,
-                ).where(c.integration_id == self.integration.id)
+            for start in range(0, len(wanted), _IN_CHUNK):
+                self._load_rows(conn, wanted[start : start + _IN_CHUNK])
+
+    def _load_rows(self, conn: Connection, vendor_ids: list[str]) -> None:
+        c = db.courses.c
+        rows = conn.execute(
+            sa.select(
+                c.id,
+                c.vendor_id,
+                c.vendor_last_modified,
+                c.vendor_package_last_modified,
+                c.is_active,
+                c.current_package_id,
+                c.subjects,
+                c.protected_fields,
+                c.missing_from_vendor,
+            ).where(c.integration_id == self.integration.id, c.vendor_id.in_(vendor_ids))
+        )
+        for row in rows:
+            self.stored[row.vendor_id] = _Stored(
+                id=row.id,
+                vendor_last_modified=row.vendor_last_modified,
+                package_last_modified=row.vendor_package_last_modified,
+                is_active=bool(row.is_active),
+                current_package_id=row.current_package_id,
+                subjects=list(row.subjects or []),
+                protected=frozenset(row.protected_fields or ()),
+                missing=bool(row.missing_from_vendor),
             )
-            for row in rows:
-                self.stored[row.vendor_id] = _Stored(
-                    id=row.id,
-                    vendor_last_modified=row.vendor_last_modified,
-                    package_last_modified=row.vendor_package_last_modified,
-                    is_active=bool(row.is_active),
-                    current_package_id=row.current_package_id,
-                    subjects=list(row.subjects or []),
-                    protected=frozenset(row.protected_fields or ()),
-                    missing=bool(row.missing_from_vendor),
-                )
 
     def _clean_content(self) -> None:
         """Remove what a killed run may have left: temporary and unreferenced folders."""
@@ -603,6 +620,7 @@ class _Run:
                             courses=len(page.records),
                         )
                     )  # fmt: skip
+                    self._load_page([r.vendor_id for r in page.records if r.vendor_id and r.ok])
                     for record in page.records:
                         job = self._classify(record)
                         if job is None:
@@ -625,11 +643,12 @@ class _Run:
     def _classify(self, record: CourseRecord) -> _Job | None:
         """Decide what to do with one list entry; returns a job when a package is needed."""
         vendor_id = record.vendor_id or "<no ID>"
+        if record.vendor_id:
+            self.seen.add(record.vendor_id)  # listed, even if unusable: not missing
         if not record.ok or record.data is None:
             self._outcome(vendor_id, "failed", record.error, record.rule_ids)
             return None
         obj = record.data
-        self.seen.add(vendor_id)
         stored = self.stored.get(vendor_id)
         active = bool(obj["IsActive"])
         if stored is None:
@@ -857,17 +876,26 @@ class _Run:
     # -- full list ------------------------------------------------------------------------
 
     def _flag_missing(self) -> None:
+        """Flag active courses that a complete full list did not mention."""
         now = db.utcnow()
-        gone = [
-            (vendor_id, stored)
-            for vendor_id, stored in self.stored.items()
-            if vendor_id not in self.seen and stored.is_active and not stored.missing
-        ]
-        for vendor_id, stored in gone:
+        c = db.courses.c
+        self._flush()  # courses published by this run are in the table now
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(c.id, c.vendor_id)
+                .where(
+                    c.integration_id == self.integration.id,
+                    c.is_active.is_(True),
+                    c.missing_from_vendor.is_(False),
+                )
+                .order_by(c.vendor_id)
+            ).all()
+        for course_id, vendor_id in rows:
+            if vendor_id in self.seen:
+                continue
             self.pending_updates.append(
-                {"_id": stored.id, "missing_from_vendor": True, "missing_since": now}
+                {"_id": course_id, "missing_from_vendor": True, "missing_since": now}
             )
-            stored.missing = True
             self._outcome(vendor_id, "missing", "no longer in the vendor's full list")
 
 

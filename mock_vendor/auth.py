@@ -23,6 +23,8 @@ bp = flask.Blueprint("auth", __name__)
 
 REALM = "cckit-mock"
 
+_TOKEN_PARAMETERS = ("grant_type", "client_id", "client_secret", "scope")
+
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:
     """Decode ``Basic base64(id:secret)``; ``None`` when the header is malformed.
@@ -71,8 +73,10 @@ def token() -> flask.Response:
             "The token request body must be application/x-www-form-urlencoded.",
         )
     form = flask.request.form
-    if any(len(form.getlist(key)) > 1 for key in form):
-        raise OAuthError(400, "invalid_request", "A token request parameter is repeated.")
+    # RFC 6749 section 3.2: known parameters must not repeat; unknown ones are ignored.
+    repeated = [k for k in _TOKEN_PARAMETERS if len(form.getlist(k)) > 1]
+    if repeated:
+        raise OAuthError(400, "invalid_request", f"The parameter {repeated[0]} is repeated.")
     grant_type = form.get("grant_type")
     if not grant_type:
         raise OAuthError(400, "invalid_request", "The grant_type parameter is missing.")

@@ -8,6 +8,7 @@ with waitress until SIGINT or SIGTERM.
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -158,6 +159,9 @@ def serve(
         )
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+    # Waitress warns "Task queue depth is N" whenever requests wait for a worker thread;
+    # under a load test that is expected, not a problem worth a line per request.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     bound_port = server.effective_port  # type: ignore[union-attr]
     base_url = f"http://{_url_host(host)}:{bound_port}"
     tenant = state.default_tenant
@@ -175,6 +179,7 @@ def serve(
     if state.admin_token_generated:
         line["admin_token"] = state.admin_token
     click.echo(json.dumps(line))
+    sys.stdout.flush()  # scripts wait for this line; do not leave it in a pipe buffer
     summary = state.summary()
     click.echo(f"cckit mock vendor on {base_url} ({state.auth_mode} auth)")
     for item in summary["tenants"]:

@@ -27,7 +27,9 @@ INVALID = sorted(p.name for p in (FIXTURES / "invalid").iterdir() if p.is_dir())
 
 
 def _summary(report: aicc.Report) -> list[str]:
-    return sorted(f"{d.severity.value} {d.rule} {d.file or '<package>'}" for d in report.diagnostics)
+    return sorted(
+        f"{d.severity.value} {d.rule} {d.file or '<package>'}" for d in report.diagnostics
+    )
 
 
 def test_every_fixture_has_an_expectation_and_vice_versa() -> None:

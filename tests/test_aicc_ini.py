@@ -12,7 +12,7 @@ RAW = frozenset({"course_description"})
 
 def test_groups_and_keywords_are_case_insensitive_with_positions() -> None:
     ini = parse_ini(
-        "[COURSE]\nCOURSE_ID = C1\n  Course_Title=  \"Quoted title\"  \n[course_behavior]\n"
+        '[COURSE]\nCOURSE_ID = C1\n  Course_Title=  "Quoted title"  \n[course_behavior]\n'
         "max_normal=3\n",
         "c.crs",
         RAW,
@@ -32,14 +32,16 @@ def test_groups_and_keywords_are_case_insensitive_with_positions() -> None:
     assert title is not None
     assert (title.value, title.key_column, title.value_column) == ("Quoted title", 3, 18)
     behavior = ini.group("Course_Behavior")
-    assert behavior is not None and behavior.get("MAX_NORMAL") is not None
+    assert behavior is not None
+    assert behavior.get("MAX_NORMAL") is not None
     assert ini.diagnostics == []
 
 
 def test_value_splits_on_the_first_equals() -> None:
     ini = parse_ini("[Course]\nCourse_Title=a=b=c\n", None, RAW)
     entry = ini.groups[0].get("Course_Title")
-    assert entry is not None and entry.value == "a=b=c"
+    assert entry is not None
+    assert entry.value == "a=b=c"
 
 
 def test_comments_and_blank_lines_are_ignored() -> None:
@@ -62,7 +64,8 @@ def test_description_ends_at_the_next_group_header() -> None:
     ini = parse_ini("[Course_Description]\nText\n[Course]\nLevel=2\n", "c.crs", RAW)
     assert ini.groups[0].raw_text() == "Text"
     entry = ini.groups[1].get("level")
-    assert entry is not None and entry.value == "2"
+    assert entry is not None
+    assert entry.value == "2"
 
 
 def test_duplicates_keep_the_first_and_are_reported() -> None:
@@ -72,14 +75,17 @@ def test_duplicates_keep_the_first_and_are_reported() -> None:
     first = ini.group("course")
     assert first is not None
     level = first.get("Level")
-    assert level is not None and level.value == "1"
+    assert level is not None
+    assert level.value == "1"
 
 
 def test_line_without_equals_is_reported_and_kept_as_a_bare_keyword() -> None:
     ini = parse_ini("[Course]\nMax_Fields_ORT\n=orphan\n", "c.crs", RAW)
     assert [(d.rule, d.line) for d in ini.diagnostics] == [("CRS013", 2), ("CRS013", 3)]
     entry = ini.groups[0].get("Max_Fields_ORT")
-    assert entry is not None and entry.value == "" and not entry.has_equals
+    assert entry is not None
+    assert entry.value == ""
+    assert not entry.has_equals
 
 
 def test_text_before_the_first_group_is_noted() -> None:

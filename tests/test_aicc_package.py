@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+import os
 import stat
 import zipfile
+from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,7 +79,9 @@ def test_bad_zip_bytes_never_raise(data: bytes) -> None:
 
 
 def test_corrupt_entry_is_reported_and_skipped() -> None:
-    data = bytearray(_zip({"course.au": b"x" * 5000, **{k: v for k, v in _files().items() if k != "course.au"}}))
+    data = bytearray(
+        _zip({"course.au": b"x" * 5000, **{k: v for k, v in _files().items() if k != "course.au"}})
+    )
     # Flip bytes inside the first entry's compressed data: CRC or inflate fails on read.
     offset = data.index(b"course.au") + len("course.au") + 5
     data[offset : offset + 4] = b"\xff\xff\xff\xff"
@@ -134,7 +140,7 @@ def test_unsafe_entries_are_reported_and_not_read() -> None:
     )
     # zipfile cannot write encrypted entries: set the flag in the central directory.
     central = raw.index(b"PK\x01\x02")
-    while not raw[central + 46 : central + 46 + len(b"secret.cmp")] == b"secret.cmp":
+    while raw[central + 46 : central + 46 + len(b"secret.cmp")] != b"secret.cmp":
         central = raw.index(b"PK\x01\x02", central + 4)
     raw[central + 8] |= 0x1
     report = validate(bytes(raw))
@@ -219,4 +225,29 @@ def test_content_file_check_only_in_packages_with_content() -> None:
     with_content = {**files, "lesson1/index.html": b"<html/>"}
     report = validate(with_content)
     au014 = report.by_rule()["AU014"]
-    assert len(au014) == 1 and "lesson2/index.html" in au014[0].message
+    assert len(au014) == 1
+    assert "lesson2/index.html" in au014[0].message
+
+
+def test_folder_listing_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Running as root makes permission errors hard to provoke: simulate os.walk's onerror.
+    for name, data in _files().items():
+        (tmp_path / name).write_bytes(data)
+    real_walk = os.walk
+
+    def walk_with_error(top: Path, onerror: Callable[[OSError], None]) -> Iterator[Any]:
+        onerror(PermissionError(13, "Permission denied", str(tmp_path / "locked")))
+        yield from real_walk(top)
+
+    monkeypatch.setattr(os, "walk", walk_with_error)
+    report = validate(tmp_path)
+    assert [(d.rule, d.file) for d in report.diagnostics] == [("PKG013", "locked")]
+    assert report.courses
+
+    def walk_failing_at_root(top: Path, onerror: Callable[[OSError], None]) -> Iterator[Any]:
+        onerror(PermissionError(13, "Permission denied", str(tmp_path)))
+        yield from ()
+
+    monkeypatch.setattr(os, "walk", walk_failing_at_root)
+    with pytest.raises(SourceError, match="cannot list the folder"):
+        validate(tmp_path)

@@ -120,7 +120,8 @@ def test_headerless_table_adds_no_records() -> None:
         }
     )
     (course,) = report.courses
-    assert course.descriptors == [] and course.blocks == []
+    assert course.descriptors == []
+    assert course.blocks == []
     assert [d.rule for d in report.diagnostics] == ["TBL001", "TBL001"]
 
 
@@ -141,7 +142,9 @@ def test_round_trip_through_the_writer() -> None:
         max_normal=3,
         description="First line\n\n  indented = yes\n[] kept",
         aus=[
-            AssignableUnit("A1", file_name="a1/index.html", web_launch="CMI=HACP", extra={"w": "1"}),
+            AssignableUnit(
+                "A1", file_name="a1/index.html", web_launch="CMI=HACP", extra={"w": "1"}
+            ),
             AssignableUnit("A2", command_line="run.exe /q", time_limit_action="C,N"),
         ],
         descriptors=[

@@ -20,7 +20,8 @@ def test_header_and_rows_all_quoted() -> None:
     assert table.header == ["System_ID", "Title"]
     assert [r.values for r in table.rows] == [["A1", "One"], ["A2", ""]]
     assert [r.line for r in table.rows] == [2, 3]
-    assert table.index("system_id") == 0 and table.index("TITLE") == 1
+    assert table.index("system_id") == 0
+    assert table.index("TITLE") == 1
     assert table.index("Description") is None
     assert table.diagnostics == []
 
@@ -43,7 +44,9 @@ def test_mixed_quoting_escaped_quotes_and_spaces_around_commas() -> None:
 
 
 def test_positions_of_fast_and_general_rows() -> None:
-    table = parse_table('"Block","Member","Member"\n"root","A1","A22"\nB1, A1 ,x\n"B2", "A3",""\n', "t")
+    table = parse_table(
+        '"Block","Member","Member"\n"root","A1","A22"\nB1, A1 ,x\n"B2", "A3",""\n', "t"
+    )
     quoted, unquoted, general = table.rows
     assert [quoted.position(i) for i in range(3)] == [(2, 1), (2, 8), (2, 13)]
     assert [unquoted.position(i) for i in range(3)] == [(3, 1), (3, 5), (3, 9)]
@@ -94,15 +97,21 @@ def test_blank_lines_between_records_warn_and_at_the_end_inform() -> None:
 
 def test_empty_text_has_no_header() -> None:
     table = parse_table("", "t.au")
-    assert table.header == [] and table.header_row is None and table.rows == []
+    assert table.header == []
+    assert table.header_row is None
+    assert table.rows == []
 
 
 def test_row_get_outside_the_record_is_empty() -> None:
     row = Row(1, ["a"])
-    assert row.get(0) == "a" and row.get(3) == "" and row.get(None) == ""
+    assert row.get(0) == "a"
+    assert row.get(3) == ""
+    assert row.get(None) == ""
 
 
-_FIELD = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\r"), max_size=12)
+_FIELD = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\r"), max_size=12
+)
 
 
 @given(st.lists(st.lists(_FIELD, min_size=1, max_size=6), min_size=1, max_size=6))
@@ -152,4 +161,5 @@ def test_any_text_parses_without_raising(text: str) -> None:
     for row in table.rows:
         for index in range(len(row.values) + 1):
             line, column = row.position(index)
-            assert line >= 1 and column >= 1
+            assert line >= 1
+            assert column >= 1

@@ -45,38 +45,82 @@ def _only(files: Files, rule: str) -> Diagnostic:
     [
         (lambda f: _edit(f, "course.crs", "Level=1", "Level=5"), "CRS008", Severity.WARNING),
         (lambda f: _edit(f, "course.crs", "Version=4.0", "Version=v4"), "CRS009", Severity.WARNING),
-        (lambda f: _edit(f, "course.crs", "Version=4.0", "Version=9.9"), "CRS009", Severity.WARNING),
-        (lambda f: _edit(f, "course.crs", "[Course_Behavior]", "[Extra]\r\nx=1\r\n[Course_Behavior]"),
-         "CRS011", Severity.WARNING),
-        (lambda f: _edit(f, "course.crs", "A small course used as a test fixture.", "x" * 4097),
-         "CRS015", Severity.WARNING),
-        (lambda f: _edit(f, "course.crs", "A small course used as a test fixture.", ""),
-         "CRS016", Severity.WARNING),
-        (lambda f: _edit(f, "course.crs", "Course_ID=FIX-001", "Course_ID=FIX 001"),
-         "CRS018", Severity.WARNING),
-        (lambda f: _edit(f, "course.crs", "Course_Title=Fixture course", "Course_Title=" + "t" * 256),
-         "CRS019", Severity.WARNING),
+        (
+            lambda f: _edit(f, "course.crs", "Version=4.0", "Version=9.9"),
+            "CRS009",
+            Severity.WARNING,
+        ),
+        (
+            lambda f: _edit(
+                f, "course.crs", "[Course_Behavior]", "[Extra]\r\nx=1\r\n[Course_Behavior]"
+            ),
+            "CRS011",
+            Severity.WARNING,
+        ),
+        (
+            lambda f: _edit(f, "course.crs", "A small course used as a test fixture.", "x" * 4097),
+            "CRS015",
+            Severity.WARNING,
+        ),
+        (
+            lambda f: _edit(f, "course.crs", "A small course used as a test fixture.", ""),
+            "CRS016",
+            Severity.WARNING,
+        ),
+        (
+            lambda f: _edit(f, "course.crs", "Course_ID=FIX-001", "Course_ID=FIX 001"),
+            "CRS018",
+            Severity.WARNING,
+        ),
+        (
+            lambda f: _edit(
+                f, "course.crs", "Course_Title=Fixture course", "Course_Title=" + "t" * 256
+            ),
+            "CRS019",
+            Severity.WARNING,
+        ),
         (lambda f: _edit(f, "course.au", '"A1","lesson"', '"L1","lesson"'), "AU004", Severity.INFO),
         (lambda f: _edit(f, "course.au", '"100","80"', '"50","80"'), "AU008", Severity.WARNING),
         (lambda f: _edit(f, "course.au", '"100","80"', '"","180"'), "AU008", Severity.WARNING),
-        (lambda f: _edit(f, "course.au", '"",""\r\n', '"?CMI=HACP",""\r\n'), "AU013", Severity.WARNING),
+        (
+            lambda f: _edit(f, "course.au", '"",""\r\n', '"?CMI=HACP",""\r\n'),
+            "AU013",
+            Severity.WARNING,
+        ),
         (lambda f: _edit(f, "course.au", '"",""\r\n', '"a=b c",""\r\n'), "AU013", Severity.WARNING),
-        (lambda f: _edit(f, "course.au", "lesson1/index.html", "lesson1\\index.html"),
-         "AU014", Severity.WARNING),
-        (lambda f: _edit(f, "course.au", "lesson1/index.html", "l.html?AICC_SID=&AICC_URL="),
-         "AU015", Severity.WARNING),
-        (lambda f: _edit(f, "course.des", '"A2","DEV-A2"', '"A9","DEV-A2"'), "DES002", Severity.WARNING),
-        (lambda f: _edit(f, "course.des", '"The second lesson"', '"' + "d" * 4097 + '"'),
-         "DES005", Severity.WARNING),
-        (lambda f: {**f, "course.des": f["course.des"] + b'"root","","Course",""\r\n'},
-         "DES006", Severity.INFO),
+        (
+            lambda f: _edit(f, "course.au", "lesson1/index.html", "lesson1\\index.html"),
+            "AU014",
+            Severity.WARNING,
+        ),
+        (
+            lambda f: _edit(f, "course.au", "lesson1/index.html", "l.html?AICC_SID=&AICC_URL="),
+            "AU015",
+            Severity.WARNING,
+        ),
+        (
+            lambda f: _edit(f, "course.des", '"A2","DEV-A2"', '"A9","DEV-A2"'),
+            "DES002",
+            Severity.WARNING,
+        ),
+        (
+            lambda f: _edit(f, "course.des", '"The second lesson"', '"' + "d" * 4097 + '"'),
+            "DES005",
+            Severity.WARNING,
+        ),
+        (
+            lambda f: {**f, "course.des": f["course.des"] + b'"root","","Course",""\r\n'},
+            "DES006",
+            Severity.INFO,
+        ),
         (lambda f: _edit(f, "course.des", '"A2"', '" A2"'), "TBL012", Severity.WARNING),
     ],
 )
 def test_single_rules(edit: Callable[[Files], Files], rule: str, severity: Severity) -> None:
     diagnostic = _only(edit(_files()), rule)
     assert diagnostic.severity is severity
-    assert diagnostic.file is not None and diagnostic.hint
+    assert diagnostic.file is not None
+    assert diagnostic.hint
     assert diagnostic.line is not None
 
 
@@ -146,7 +190,8 @@ def test_strict_promotes_exactly_the_promotable_warnings() -> None:
     files = _edit(files, "course.des", '"A2"', '"a2"')
     normal = validate(files)
     strict = validate(files, strict=True)
-    assert normal.valid and not strict.valid
+    assert normal.valid
+    assert not strict.valid
     assert {d.rule for d in strict.errors} == {"CRS009", "TBL014"}
     for rule in RULES.values():
         promoted = effective_severity(rule.id, strict=True)
@@ -168,14 +213,23 @@ def test_report_api_and_json_shape() -> None:
     files = _edit(_files(), "course.crs", "Total_AUs=2", "Total_AUs=3")
     report = validate(files)
     assert isinstance(report, Report)
-    assert not report.valid and len(report.errors) == 1 and report.warnings == []
+    assert not report.valid
+    assert len(report.errors) == 1
+    assert report.warnings == []
     assert list(report.by_rule()) == ["AU017"]
     data = report.to_dict("pkg.zip")
     assert json.loads(json.dumps(data)) == data
-    assert data["path"] == "pkg.zip" and data["valid"] is False
+    assert data["path"] == "pkg.zip"
+    assert data["valid"] is False
     assert data["courses"] == [
-        {"course_id": "FIX-001", "title": "Fixture course", "level": "1", "aus": 2, "blocks": 0,
-         "objectives": 0}
+        {
+            "course_id": "FIX-001",
+            "title": "Fixture course",
+            "level": "1",
+            "aus": 2,
+            "blocks": 0,
+            "objectives": 0,
+        }
     ]
     (diagnostic,) = data["diagnostics"]
     assert {k: diagnostic[k] for k in ("rule", "severity", "file", "line", "column")} == {
@@ -199,7 +253,9 @@ def test_diagnostics_are_sorted_by_file_and_position() -> None:
 def test_every_rule_has_a_title_and_hint_and_a_family() -> None:
     families = {"PKG", "ENC", "CRS", "TBL", "AU", "DES", "CST", "ORT", "PRE", "CMP", "LVL"}
     for rule in RULES.values():
-        assert rule.family in families and rule.title and rule.hint
+        assert rule.family in families
+        assert rule.title
+        assert rule.hint
 
 
 def test_documentation_lists_every_rule() -> None:

@@ -75,7 +75,8 @@ def test_clean_run_writes_every_report(tmp_path: Path) -> None:
         assert set(entry) == {"id", "level", "status", "message"}
         assert entry["status"] in {"passed", "failed", "warning", "skipped", "expected"}
 
-    suite = ET.parse(junit).getroot()  # noqa: S314 - our own file.find("testsuite")
+    root = ET.parse(junit).getroot()  # noqa: S314 - our own file
+    suite = root.find("testsuite")
     assert suite is not None
     assert suite.get("name") == "cckit-conformance"
     assert int(suite.get("tests", "0")) > 50

@@ -152,3 +152,43 @@ def test_invalid_option_is_a_pytest_usage_error(pytester: pytest.Pytester) -> No
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--cc-seed: expected an integer*"])
+
+
+def test_pytest_run_fails_on_a_must_failure_and_on_a_stale_waiver(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    config = {
+        "COURSES": 4,
+        "MAX_ASSET_BYTES": 4096,
+        "CACHE_DIR": str(tmp_path / "cache"),
+        "FAULTS": ["missing_no_store"],
+    }
+    waiver = tmp_path / "expected.json"
+    waiver.write_text('{"AUTH-007": "fix ships in 2027.1", "AUTH-004": "old bug"}', "utf-8")
+    with serve(config, check_problems=False) as vendor:
+        common = [
+            "--pyargs",
+            "conformance.suite",
+            "-p",
+            "no:cacheprovider",
+            f"--cc-course-list-url={vendor.course_list_url}",
+            f"--cc-auth-url={vendor.auth_url}",
+            f"--cc-client-id={vendor.client_id}",
+            f"--cc-client-secret={vendor.client_secret}",
+            "--cc-max-packages=1",
+            "-k",
+            "test_token_response_not_cached or test_unknown_scope_is_ignored",
+        ]
+        failing = pytester.runpytest_inprocess(*common)
+        waived = pytester.runpytest_inprocess(*common, f"--cc-expected-failures={waiver}")
+    assert failing.ret == pytest.ExitCode.TESTS_FAILED
+    failing.stdout.fnmatch_lines(["AUTH-007 (MUST) Token response carries Cache-Control: no-store"])
+    # AUTH-007 is waived (xfail); AUTH-004 passes although listed: the waiver is stale.
+    assert waived.ret == pytest.ExitCode.TESTS_FAILED
+    waived.stdout.fnmatch_lines(
+        [
+            "*stale expected failures*",
+            "AUTH-004: listed in the expected-failures file (old bug) but passed: remove the entry",
+        ]
+    )
+    assert waived.parseoutcomes()["xfailed"] == 1

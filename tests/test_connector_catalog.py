@@ -23,6 +23,21 @@ from connector.errors import InvalidField
 from connector.errors import RunNotFound
 
 T0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
+AICC_SUMMARY = {
+    "valid": True,
+    "courses": [
+        {
+            "course_id": "FORK1",
+            "title": "Forklifts",
+            "level": "1",
+            "aus": 3,
+            "blocks": 1,
+            "objectives": 0,
+        }
+    ],
+    "warnings": 2,
+    "diagnostics": [{"rule": "CRS-900", "severity": "warning", "message": "x"}],
+}
 SHA_OLD = "a" * 64
 SHA_NEW = "b" * 64
 
@@ -106,7 +121,7 @@ def engine(settings: Settings) -> sa.Engine:
                     sha256=sha,
                     size=size,
                     stored_path=f"/content/tts/C3/{sha}",
-                    aicc_summary={"course_title": "Forklifts", "au_count": 3},
+                    aicc_summary=AICC_SUMMARY,
                     package_last_modified=T0,
                     downloaded_at=T0 + dt.timedelta(days=n),
                 )
@@ -177,7 +192,7 @@ def test_get_course_shows_current_package_and_history(engine: sa.Engine) -> None
     assert course["integration"] == "tts"
     assert course["current_package"]["sha256"] == SHA_NEW
     assert course["current_package"]["stored_path"] == f"/content/tts/C3/{SHA_NEW}"
-    assert course["current_package"]["aicc_summary"] == {"course_title": "Forklifts", "au_count": 3}
+    assert course["current_package"]["aicc_summary"] == AICC_SUMMARY
     assert [v["sha256"] for v in course["package_versions"]] == [SHA_NEW, SHA_OLD]
     assert [v["current"] for v in course["package_versions"]] == [True, False]
 
@@ -261,7 +276,12 @@ def test_cli_catalog_show(engine: sa.Engine) -> None:
     assert result.exit_code == 0, result.output
     assert f"Current package:       {SHA_NEW}" in result.output
     assert f"Content path:          /content/tts/C3/{SHA_NEW}" in result.output
-    assert "AICC course_title:     Forklifts" in result.output
+    assert (
+        "AICC course:           'Forklifts' (Course_ID FORK1, level 1, 3 AU(s), 1 block(s), "
+        "0 objective(s))" in result.output
+    )
+    assert "AICC warnings:         2" in result.output
+    assert "AICC valid:            yes" in result.output
     assert "Package versions:      2" in result.output
     data = json.loads(_cli("catalog", "show", "C3", "--format", "json").output)
     assert data["current_package"]["size"] == 2048

@@ -193,3 +193,33 @@ def test_changed_secret_key_stops_sync_with_a_clear_error(
     assert result.exit_code == 1
     assert "the secret key changed" in result.stderr
     assert "the-old-secret" not in result.output
+
+
+def test_progress_redraws_one_line_on_a_tty(capsys: pytest.CaptureFixture[str]) -> None:
+    from connector.cli import _Progress
+    from connector.sync import SyncEvent
+
+    progress = _Progress("tts", tty=True)
+    progress(SyncEvent("page", "tts", page=1, courses=2))
+    progress(SyncEvent("course", "tts", vendor_id="A", outcome="new"))
+    progress(SyncEvent("download", "tts", vendor_id="A", size=10))
+    progress(SyncEvent("course", "tts", vendor_id="B", outcome="failed", reason="bad zip"))
+    progress.close()
+    err = capsys.readouterr().err
+    assert err.count("\r") == 4
+    assert err.endswith("\rtts: page 1, 2 course(s), 1 download(s), 1 failed\n")
+
+
+def test_progress_logs_one_line_per_page_otherwise(capsys: pytest.CaptureFixture[str]) -> None:
+    from connector.cli import _Progress
+    from connector.sync import SyncEvent
+
+    progress = _Progress("tts", tty=False)
+    progress(SyncEvent("page", "tts", page=1, courses=5))
+    progress(SyncEvent("course", "tts", vendor_id="A", outcome="new"))
+    progress(SyncEvent("page", "tts", page=2, courses=1))
+    progress.close()
+    assert capsys.readouterr().err.splitlines() == [
+        "tts: page 1: 5 course(s)",
+        "tts: page 2: 1 course(s)",
+    ]

@@ -118,15 +118,17 @@ def test_4xx_is_not_retried(sleeps: list[float]) -> None:
 @responses.activate
 def test_user_agent_and_default_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
-    original = requests.adapters.HTTPAdapter.send
-
-    def spy(self: requests.adapters.HTTPAdapter, request: Any, **kwargs: Any) -> Any:
-        seen["timeout"] = kwargs.get("timeout")
-        return original(self, request, **kwargs)
-
     responses.get(URL, json=[])
     session = make_session(Opts(timeout=42.0))
-    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", spy)
+    adapter = session.get_adapter(URL)
+    original = adapter.send
+
+    def spy(request: Any, **kwargs: Any) -> Any:
+        seen["timeout"] = kwargs.get("timeout")
+        return original(request, **kwargs)
+
+    # On the instance: patching the class would outlive responses' own patch of it.
+    monkeypatch.setattr(adapter, "send", spy)
     session.get(URL)
     assert responses.calls[0].request.headers["User-Agent"] == user_agent()
     assert user_agent().startswith("cckit/")

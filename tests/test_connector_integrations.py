@@ -355,3 +355,19 @@ def test_cli_checks_fields_before_prompting_for_the_secret() -> None:
     assert result.exit_code == 2
     assert "--provider-url" in result.output
     assert "Client secret" not in result.output
+
+
+def test_cli_update_prompts_for_a_new_secret(settings: Settings) -> None:
+    assert _cli(*_add_args()).exit_code == 0
+    result = _cli("integrations", "update", "tts", "--prompt-secret", input="rotated-secret\n")
+    assert result.exit_code == 0, result.output
+    assert "rotated-secret" not in result.output
+    engine = db.connect(settings)
+    assert integrations.get(engine, settings, "tts").client_secret.reveal() == "rotated-secret"
+    engine.dispose()
+
+
+def test_cli_both_secret_options_is_a_usage_error() -> None:
+    result = _cli(*_add_args(), "--client-secret-env", "X")
+    assert result.exit_code == 2
+    assert "not both" in result.output

@@ -327,3 +327,27 @@ def test_scheduler_run_stops_cleanly_on_sigterm(
     assert "received SIGTERM" in rest
     assert "scheduler stopped" in rest
     assert "Traceback" not in rest
+
+
+@pytest.mark.live
+def test_job_runs_a_real_sync_against_the_mock(
+    live_vendor: Any, settings: Settings, engine: sa.Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    integrations.add(
+        engine,
+        settings,
+        name="mock",
+        provider="Mock",
+        provider_url=live_vendor.course_list_url,
+        auth_url=live_vendor.auth_url,
+        client_id=live_vendor.client_id,
+        client_secret=live_vendor.client_secret,
+        sync_time="03:00",
+    )
+    caplog.set_level(logging.INFO)
+    result = scheduler.run_integration(engine, settings, "mock")
+    assert result is not None
+    assert result.status == "succeeded"
+    assert result.counts["new"] == len([c for c in live_vendor.admin.courses() if c["IsActive"]])
+    assert f"sync mock: run {result.run_id} succeeded" in caplog.text
+    assert live_vendor.client_secret not in caplog.text

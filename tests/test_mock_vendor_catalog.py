@@ -198,7 +198,7 @@ def test_cursor_of_another_tenant_is_rejected(make_app: Any) -> None:
         "/oauth/token",
         data={"grant_type": "client_credentials"},
         auth=("other", "other-secret"),
-    ).json["access_token"]  # type: ignore[index]
+    ).json["access_token"]
     response = client.get(next_url, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 400
 

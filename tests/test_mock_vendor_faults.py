@@ -94,6 +94,16 @@ def test_every_fault_names_a_known_requirement_or_transport() -> None:
         assert spec.operations <= {"token", "list", "package"}
 
 
+def test_docs_table_lists_every_fault_with_its_requirement() -> None:
+    docs = Path(__file__).parent.parent / "docs" / "mock-vendor.md"
+    rows = {}
+    for line in docs.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`") and cells[0].strip("`") in FAULTS:
+            rows[cells[0].strip("`")] = cells[1]
+    assert rows == {name: spec.requirement for name, spec in FAULTS.items()}
+
+
 def test_every_fault_has_a_test_here() -> None:
     missing = [name for name in FAULTS if f"test_fault_{name}" not in globals()]
     assert not missing
@@ -395,7 +405,7 @@ def test_fault_aicc_defect(tmp_path: Path) -> None:
     vendor = Vendor(tmp_path, ["aicc_defect"], COURSES=12, PAGE_SIZE=50)
     headers = vendor.auth()
     courses = vendor.get("/api/v1/courses", headers).json
-    rules = set()
+    rules: set[str] = set()
     for course in courses:
         data = vendor.get(course["DownloadPackageUrl"], headers).data
         assert zipfile.is_zipfile(io.BytesIO(data))

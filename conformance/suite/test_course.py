@@ -40,12 +40,18 @@ def test_courses_are_objects(courses: list[Any], old_delta: Walk) -> None:
     "requirement",
     [pytest.param(rid, marks=pytest.mark.requirement(rid), id=rid) for rid in sorted(COURSE_RULES)],
 )
-def test_course_field_rule(requirement: str, courses: list[Any], old_delta: Walk) -> None:
-    fail_problems(
-        requirement,
-        course_problems(requirement, _all_courses(courses, old_delta)),
-        where="the course list",
-    )
+def test_course_field_rule(
+    requirement: str, courses: list[Any], full_list: Walk, old_delta: Walk
+) -> None:
+    problems = course_problems(requirement, _all_courses(courses, old_delta))
+    exchange = None
+    if problems:
+        # Show the page that carried the first offending course.
+        for page in [*full_list.pages, *old_delta.pages]:
+            if any(course_label(c, 0) == problems[0].course_id for c in page.courses or []):
+                exchange = page.exchange
+                break
+    fail_problems(requirement, problems, where="the course list", exchange=exchange)
 
 
 @pytest.mark.requirement("COURSE-003")

@@ -1,0 +1,173 @@
+"""``cckit vendor serve``: first JSON line, real traffic, clean stop on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from cckit.cli import main
+
+pytestmark = pytest.mark.live
+
+
+def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cckit", "vendor", "serve", "--port", "0",
+         "--cache-dir", str(tmp_path / "cache"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    if not first:
+        process.wait(timeout=30)
+        pytest.fail(f"no output; stderr: {process.stderr.read() if process.stderr else ''}")
+    return process, json.loads(first)
+
+
+def stop(process: subprocess.Popen[str], signum: int) -> str:
+    process.send_signal(signum)
+    # Read through the text wrapper: it may already hold lines after the JSON one.
+    assert process.stdout is not None
+    out = process.stdout.read()
+    assert process.wait(timeout=30) == 0
+    process.stdout.close()
+    if process.stderr is not None:
+        process.stderr.close()
+    return out
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_json_line_serves_and_stops_cleanly(tmp_path: Path, signum: int) -> None:
+    process, info = start(tmp_path, "--courses", "7", "--seed", "3", "--page-size", "4")
+    try:
+        assert set(info) == {
+            "base_url", "auth_url", "course_list_url", "client_id", "auth_mode",
+            "client_secret", "admin_url", "admin_token",
+        }  # fmt: skip
+        assert info["base_url"].startswith("http://127.0.0.1:")
+        assert info["auth_mode"] == "oauth2"
+        token = requests.post(
+            info["auth_url"],
+            data={"grant_type": "client_credentials"},
+            auth=(info["client_id"], info["client_secret"]),
+            timeout=10,
+        )
+        assert token.status_code == 200
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        listing = requests.get(info["course_list_url"], headers=headers, timeout=10)
+        assert listing.status_code == 200
+        assert len(listing.json()) == 4
+        assert 'rel="next"' in listing.headers["Link"]
+        package = requests.get(listing.json()[0]["DownloadPackageUrl"], headers=headers, timeout=10)
+        assert package.headers["Content-Type"] == "application/zip"
+        admin = requests.get(
+            f"{info['admin_url']}/",
+            headers={"Authorization": f"Bearer {info['admin_token']}"},
+            timeout=10,
+        )
+        assert admin.json()["tenants"][0]["courses"] == 7
+    finally:
+        out = stop(process, signum)
+    assert "stopped" in out
+
+
+def test_given_secrets_are_not_printed(tmp_path: Path) -> None:
+    process, info = start(
+        tmp_path, "--client-id", "lms-one", "--client-secret", "given-secret",
+        "--admin-token", "given-admin", "--auth-mode", "basic", "--fault", "latency:1",
+    )  # fmt: skip
+    try:
+        assert info["client_id"] == "lms-one"
+        assert info["auth_mode"] == "basic"
+        assert info["auth_url"] is None
+        assert "client_secret" not in info
+        assert "admin_token" not in info
+        response = requests.get(
+            info["course_list_url"], auth=("lms-one", "given-secret"), timeout=10
+        )
+        assert response.status_code == 200
+    finally:
+        out = stop(process, signal.SIGTERM)
+    assert "given-secret" not in out
+    assert "fault on: latency (transport)" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fault", "nope"], "unknown fault"),
+        (["--fault", "latency:x"], "bad argument"),
+        (["--clock-start", "yesterday"], "CLOCK_START"),
+        (["--token-ttl", "10"], "10"),
+    ],
+)
+def test_bad_options_give_a_clear_error_not_a_traceback(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(
+        main, ["vendor", "serve", "--port", "0", "--cache-dir", str(tmp_path), *args]
+    )
+    assert result.exit_code in (1, 2)
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_config_file_sets_tenants(tmp_path: Path) -> None:
+    config = tmp_path / "vendor.json"
+    config.write_text(
+        json.dumps(
+            {
+                "tenants": [
+                    {"client_id": "a", "client_secret": "sa", "courses": 2},
+                    {"client_id": "b", "client_secret": "sb", "courses": 3, "seed": 8},
+                ]
+            }
+        )
+    )
+    process, info = start(tmp_path, "--config", str(config))
+    try:
+        assert info["client_id"] == "a"
+        for client_id, secret, count in (("a", "sa", 2), ("b", "sb", 3)):
+            token = requests.post(
+                info["auth_url"],
+                data={"grant_type": "client_credentials"},
+                auth=(client_id, secret),
+                timeout=10,
+            ).json()["access_token"]
+            courses = requests.get(
+                info["course_list_url"],
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            ).json()
+            assert len(courses) <= count
+    finally:
+        stop(process, signal.SIGTERM)
+
+
+def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
+    process, info = start(tmp_path)
+    try:
+        port = info["base_url"].rsplit(":", 1)[1]
+        # In a subprocess: waitress leaks its half-made server when the bind fails.
+        result = subprocess.run(
+            [sys.executable, "-m", "cckit", "vendor", "serve", "--port", port,
+             "--cache-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert "cannot listen" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        stop(process, signal.SIGTERM)
