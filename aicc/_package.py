@@ -420,8 +420,11 @@ def _read_file(full: Path, relative: str, package: Package, limits: ZipLimits) -
 def _load_mapping(source: Mapping[Any, Any], package: Package, limits: ZipLimits) -> None:
     entries: list[tuple[str, bytes | None]] = []
     for raw_name, value in source.items():
-        name = str(raw_name).replace("\\", "/").lstrip("/")
-        if not name or name.endswith("/"):
+        raw = str(raw_name).replace("\\", "/")
+        if raw.endswith("/"):
+            continue  # a folder entry
+        name = "/".join(part for part in raw.split("/") if part not in ("", "."))
+        if not name:
             continue
         data: bytes | None
         if isinstance(value, bytes | bytearray | memoryview):
@@ -509,6 +512,8 @@ def _read_zip(archive: zipfile.ZipFile, package: Package, limits: ZipLimits) -> 
         if reason is not None:
             diagnostics.append(diag("PKG012", f"unsafe zip entry {name!r}: {reason}", name))
             continue
+        # "./course.crs" and "a//b" name the same files as "course.crs" and "a/b".
+        name = "/".join(part for part in name.split("/") if part not in ("", "."))
         if name in seen:
             diagnostics.append(diag("PKG012", f"duplicate zip entry {name!r}", name))
             continue

@@ -225,7 +225,6 @@ _CATALOGUE: tuple[Rule, ...] = (
         Severity.WARNING,
         "Level is not 1, 2, 3, 3a, 3b or 4",
         "Use one of the CMI001 levels 1, 2, 3a, 3b.",
-        promotable=True,
     ),
     _rule(
         "CRS009",
@@ -755,7 +754,6 @@ _CATALOGUE: tuple[Rule, ...] = (
         Severity.WARNING,
         "files use features above the declared Level",
         "Raise Level (blocks/PRE/CMP need 2, ORT needs 3a, complex objectives 3b).",
-        promotable=True,
     ),
     _rule(
         "LVL002",

@@ -67,7 +67,7 @@ def write(course: Course) -> dict[str, bytes]:
             control character in a value, a CRS value with surrounding white space or
             quotes, a description line that looks like a group header, an empty or
             blank-padded System_ID or member, a duplicate or clashing extra AU column,
-            a base name that is not a plain file stem, or Max_Normal missing.
+            or a base name that is not a plain file stem.
     """
     base = course.base_name
     if not base or base != base.strip() or _BAD_BASE_CHARS.search(base) or base in (".", ".."):
@@ -148,8 +148,6 @@ def _check_zip_path(name: str, what: str) -> None:
 
 
 def _crs_text(course: Course, file: str) -> str:
-    if course.max_normal is None:
-        raise WriteError("Max_Normal is required", file=file, field="Max_Normal")
     objectives = course.objectives
     complex_count = sum(1 for o in objectives if o.complex)
     pairs: list[tuple[str, str]] = [
@@ -175,7 +173,9 @@ def _crs_text(course: Course, file: str) -> str:
     for keyword, value in pairs:
         _check_crs_value(value, file, keyword)
         lines.append(f"{keyword}={value}")
-    lines += ["[Course_Behavior]", f"Max_Normal={course.max_normal}", "[Course_Description]"]
+    # Max_Normal is declared, not computed: None (absent) is written as an empty value.
+    max_normal = "" if course.max_normal is None else str(course.max_normal)
+    lines += ["[Course_Behavior]", f"Max_Normal={max_normal}", "[Course_Description]"]
     lines += _description_lines(course.description, file)
     return CRLF.join(lines) + CRLF
 

@@ -54,6 +54,10 @@ def check_vendor(
         quiet: Swallow pytest's console output (the CLI shows it).
         pytest_args: Extra pytest arguments (e.g. ``["-k", "AUTH"]``).
 
+    The run is in-process and changes the working directory to the kit's folder while it
+    lasts (relative paths given here are made absolute first), so do not call it from
+    several threads at once.
+
     Returns:
         The :class:`~conformance.ConformanceResult` (``exit_code`` 0 when nothing failed).
 
@@ -61,6 +65,10 @@ def check_vendor(
         ConfigurationError: Missing or invalid options, or pytest refused the run.
         TargetUnreachableError: The course list or token URL refuses connections.
     """
+    def absolute(path: str | os.PathLike[str] | None) -> str | None:
+        # The run happens with the kit's folder as working directory (see run_pytest).
+        return os.path.abspath(path) if path else None
+
     settings = build(
         course_list_url=course_list_url,
         auth_url=auth_url,
@@ -70,12 +78,12 @@ def check_vendor(
         max_packages=max_packages,
         seed=seed,
         strict=strict,
-        expected_failures=expected_failures,
-        report_json=report_json,
-        html=html,
+        expected_failures=absolute(expected_failures),
+        report_json=absolute(report_json),
+        html=absolute(html),
     )
     preflight(settings)
-    args = pytest_arguments(settings, junitxml=junitxml, quiet=quiet)
+    args = pytest_arguments(settings, junitxml=absolute(junitxml), quiet=quiet)
     args += list(pytest_args)
     return run_pytest(args, settings, quiet=quiet)
 
@@ -189,7 +197,9 @@ def run_pytest(args: list[str], settings: Settings, *, quiet: bool) -> Conforman
     output = io.StringIO()
     redirect = contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext()
     try:
-        with redirect:
+        # From the kit's folder, pytest names checks "conformance/suite/test_auth.py::..."
+        # instead of a path into site-packages relative to wherever the user stands.
+        with redirect, contextlib.chdir(_PACKAGE_DIR.parent):
             code = pytest.main(args, plugins=[sink])
     finally:
         # Fresh suite modules next time (another target, another seed).

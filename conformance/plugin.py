@@ -103,6 +103,21 @@ class _Conformance:
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         return self.settings.header_lines()
 
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        import schemas
+
+        # A typo in a marker would silently leave a requirement unchecked.
+        for item in items:
+            for mark in item.iter_markers("requirement"):
+                for rid in mark.args:
+                    try:
+                        schemas.requirement(str(rid))
+                    except KeyError:
+                        raise pytest.UsageError(
+                            f"{item.nodeid}: unknown requirement ID {rid!r} in "
+                            "@pytest.mark.requirement (see schemas/requirements.json)"
+                        ) from None
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report: pytest.TestReport = yield
@@ -168,6 +183,9 @@ class _Conformance:
             if report.when == "call":
                 report.outcome = "passed"
                 report.longrepr = None
+                # Shown as <system-out> in JUnit XML (junit_logging = system-out), so that
+                # CI users see the warning next to the passing check.
+                item.add_report_section("call", "stdout", f"{status.upper()}\n{detail}\n")
             else:
                 # A passed setup would let pytest run the check without its fixture.
                 report.outcome = "skipped"

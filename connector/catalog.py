@@ -167,8 +167,8 @@ def set_active(
 ) -> dict[str, Any]:
     """Activate or deactivate a course in the local catalog (content is kept).
 
-    A later vendor change to the course (a new ``LastModifiedUTC``) applies the vendor's
-    ``IsActive`` again.
+    The vendor owns ``IsActive``: the next time a sync receives the course as active
+    (after a change on the vendor's side, or in a full list) it is active again.
 
     Raises:
         CourseNotFound: No such course.

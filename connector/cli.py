@@ -924,8 +924,6 @@ def sync(
     Exit status 0 when every run succeeded, 1 when a run failed or any course failed.
     With --format json the run record is printed (a list with --all).
     """
-    from connector import sync as sync_api
-
     if (name is None) == (not all_):
         raise click.UsageError("give an integration NAME or --all (not both)")
     _setup_logging(verbose, level=None if verbose else logging.WARNING)
@@ -937,6 +935,10 @@ def sync(
             targets = [integrations_api.get(engine, settings, name or "")]
     if all_ and not targets:
         click.echo("No enabled integrations.", err=True)
+    # Imported here: the sync stack (jsonschema formats, aicc) takes a moment to load and
+    # the argument and integration checks above should answer at once.
+    from connector import sync as sync_api
+
     options = sync_api.SyncOptions(workers=workers)
     tty = sys.stderr.isatty() and output_format == "text"
     records: list[dict[str, Any]] = []

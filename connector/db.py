@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.config import Settings
@@ -203,8 +204,22 @@ sync_locks = sa.Table(
 )
 
 
+def safe_url(url: str) -> str:
+    """``url`` with its password masked, or a placeholder when it cannot be parsed."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database URL>"
+
+
 def _sqlite_file(url: str) -> Path | None:
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(
+            "not a database URL (expected e.g. sqlite:///path/catalog.sqlite3 or "
+            "postgresql+psycopg://user@host/dbname)"
+        ) from None
     if parsed.get_backend_name() != "sqlite":
         return None
     database = parsed.database
@@ -266,8 +281,7 @@ def create_engine(url: str) -> Engine:
             "'postgres' extra: pip install 'catalog-connector-kit[postgres]'"
         ) from None
     except (SQLAlchemyError, ValueError) as exc:
-        safe = make_url(url).render_as_string(hide_password=True)
-        raise StoreError(f"cannot use database {safe}: {exc}") from None
+        raise StoreError(f"cannot use database {safe_url(url)}: {_short(exc)}") from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -287,7 +301,7 @@ def connect(settings_or_url: Settings | str) -> Engine:
     """
     url = settings_or_url if isinstance(settings_or_url, str) else settings_or_url.database_url
     engine = create_engine(url)
-    safe = make_url(url).render_as_string(hide_password=True)
+    safe = safe_url(url)
     try:
         # Idempotent: only missing tables are created.
         metadata.create_all(engine)
@@ -297,7 +311,7 @@ def connect(settings_or_url: Settings | str) -> Engine:
     return engine
 
 
-def _short(exc: SQLAlchemyError) -> str:
+def _short(exc: Exception) -> str:
     """The first line of a driver error, without the SQL statement and parameters."""
     original = getattr(exc, "orig", None)
     text = str(original) if original is not None else str(exc)
@@ -374,6 +388,7 @@ __all__ = [
     "integrations",
     "metadata",
     "package_versions",
+    "safe_url",
     "sync_locks",
     "sync_runs",
     "upsert",

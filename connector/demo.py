@@ -59,6 +59,7 @@ class VendorProcess:
 
     @property
     def admin_url(self) -> str:
+        """The admin API's base URL (``.../_admin``)."""
         return str(self.info["admin_url"]).rstrip("/")
 
     def admin(self, method: str, path: str, **kwargs: Any) -> Any:

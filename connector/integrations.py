@@ -26,6 +26,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from connector import db
+from connector import lock as locking
 from connector.config import Settings
 from connector.errors import IntegrationExists
 from connector.errors import IntegrationNotFound
@@ -499,26 +500,42 @@ def remove(engine: Engine, settings: Settings, name: str) -> None:
 
     Raises:
         IntegrationNotFound: No such integration.
+        SyncLockedError: A sync of the integration is running.
     """
-    with engine.begin() as conn:
-        row = _select_by_name(conn, name)
-        integration_id = row["id"]
-        # Explicit deletes (children first) rather than relying on ON DELETE CASCADE,
-        # which SQLite only honours when foreign keys are switched on for the connection.
-        course_ids = sa.select(db.courses.c.id).where(db.courses.c.integration_id == integration_id)
-        run_ids = sa.select(db.sync_runs.c.id).where(
-            db.sync_runs.c.integration_id == integration_id
-        )
-        conn.execute(
-            sa.delete(db.package_versions).where(db.package_versions.c.course_id.in_(course_ids))
-        )
-        conn.execute(sa.delete(db.course_outcomes).where(db.course_outcomes.c.run_id.in_(run_ids)))
-        conn.execute(sa.delete(db.courses).where(db.courses.c.integration_id == integration_id))
-        conn.execute(sa.delete(db.sync_runs).where(db.sync_runs.c.integration_id == integration_id))
-        conn.execute(
-            sa.delete(db.sync_locks).where(db.sync_locks.c.integration_id == integration_id)
-        )
-        conn.execute(sa.delete(db.integrations).where(db.integrations.c.id == integration_id))
+    with engine.connect() as conn:
+        integration_id = _select_by_name(conn, name)["id"]
+    # Hold the sync's lock while deleting, so a removal never races a running sync.
+    held = locking.acquire(engine, integration_id, name=name, heartbeat=False)
+    try:
+        with engine.begin() as conn:
+            _select_by_name(conn, name)
+            # Explicit deletes (children first) rather than relying on ON DELETE CASCADE,
+            # which SQLite only honours when foreign keys are on for the connection.
+            course_ids = sa.select(db.courses.c.id).where(
+                db.courses.c.integration_id == integration_id
+            )
+            run_ids = sa.select(db.sync_runs.c.id).where(
+                db.sync_runs.c.integration_id == integration_id
+            )
+            conn.execute(
+                sa.delete(db.package_versions).where(
+                    db.package_versions.c.course_id.in_(course_ids)
+                )
+            )
+            conn.execute(
+                sa.delete(db.course_outcomes).where(db.course_outcomes.c.run_id.in_(run_ids))
+            )
+            conn.execute(sa.delete(db.courses).where(db.courses.c.integration_id == integration_id))
+            conn.execute(
+                sa.delete(db.sync_runs).where(db.sync_runs.c.integration_id == integration_id)
+            )
+            conn.execute(
+                sa.delete(db.sync_locks).where(db.sync_locks.c.integration_id == integration_id)
+            )
+            conn.execute(sa.delete(db.integrations).where(db.integrations.c.id == integration_id))
+    except BaseException:
+        held.release()
+        raise
 
 
 __all__ = [

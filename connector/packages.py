@@ -9,12 +9,12 @@ until the package is known to be good:
    with ``Range: bytes=N-`` (guarded by ``If-Range`` with the strong ``ETag`` or the
    ``Last-Modified`` date); a vendor that answers ``200`` instead of ``206`` is read again
    from the start.
-2. The zip is checked by :func:`connector.archive.check_zip` before anything is written,
-   then extracted into a temporary sibling folder, where :func:`aicc.validate` checks the
-   course file set. Errors fail the course with the AICC rule IDs and ``file:line``; the
-   previous version stays live.
-3. The folder is renamed to ``content/<integration>/<course>/<sha256>/``; the caller
-   switches the course to the returned :class:`PackageVersion` in one transaction.
+2. The zip is checked by :func:`connector.archive.check_zip` before anything is
+   written, and :func:`aicc.validate` checks its course file set. Errors fail the course
+   with the AICC rule IDs and ``file:line``; the previous version stays live.
+3. :func:`connector.archive.extract_zip` extracts it into a temporary sibling folder
+   renamed to ``content/<integration>/<course>/<sha256>/`` at the end; the caller switches
+   the course to the returned :class:`PackageVersion` in one transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import hashlib
 import logging
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -260,8 +259,8 @@ def _download_into(
         raise PackageError(
             course_id, f"{url}: download failed after {attempts} attempt(s): {last_problem}"
         )
+    # No fsync: the file is read back at once and deleted after extraction.
     sink.flush()
-    os.fsync(sink.fileno())
     return Download(path, digest.hexdigest(), total, attempt, resumed)
 
 
@@ -277,11 +276,11 @@ def _range_start(response: requests.Response) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _aicc_check(course_id: str, folder: Path) -> dict[str, Any]:
-    """Validate the extracted course files; raise :class:`AiccPackageError` on errors."""
+def _aicc_check(course_id: str, package: Path) -> dict[str, Any]:
+    """Validate the package's course files; raise :class:`AiccPackageError` on errors."""
     import aicc
 
-    report = aicc.validate(folder)
+    report = aicc.validate(package)
     if not report.courses and report.valid:
         raise AiccPackageError(course_id, "no AICC course file set found", ["PKG-010"], [])
     if not report.valid:
@@ -328,8 +327,8 @@ def fetch_package(
         max_bytes: size cap of the zip.
         attempts: transfers tried (first plus resumes).
         limits: zip caps (default :class:`connector.archive.ArchiveLimits`).
-        validate: checks the extracted folder and returns the AICC summary (tests may
-            replace it; default runs :func:`aicc.validate`).
+        validate: checks the (already safety-checked) zip and returns the AICC summary
+            (tests may replace it; default runs :func:`aicc.validate`).
 
     Returns:
         The extracted version; nothing refers to it until the caller records it.
@@ -345,10 +344,10 @@ def fetch_package(
         final = course_dir / got.sha256
         try:
             archive.check_zip(got.path, limits)
-            if final.is_dir():
-                summary = validate(course_id, final)
-            else:
-                summary = _extract_validated(got.path, final, course_id, limits, validate)
+            # The zip, not the extracted folder: reading the zip touches only the course
+            # structure files, so memory stays flat whatever the size of the media.
+            summary = validate(course_id, got.path)
+            archive.extract_zip(got.path, final, limits)
         except UnsafeArchiveError as exc:
             raise PackageError(course_id, f"unsafe or corrupt zip: {exc}") from None
         except PackageError:
@@ -370,29 +369,3 @@ def fetch_package(
         package_last_modified=package_last_modified,
         requests=got.requests,
     )
-
-
-def _extract_validated(
-    zip_path: Path,
-    final: Path,
-    course_id: str,
-    limits: archive.ArchiveLimits | None,
-    validate: Callable[[str, Path], dict[str, Any]],
-) -> dict[str, Any]:
-    """Extract into a hidden sibling, validate there, then rename into place."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f"{archive.TEMP_PREFIX}x-{final.name[:12]}-", dir=final.parent)
-    )
-    try:
-        extracted = archive.extract_zip(zip_path, staging / "pkg", limits)
-        summary = validate(course_id, extracted)
-        try:
-            os.rename(extracted, final)
-        except OSError:
-            if not final.is_dir():
-                raise
-            # An identical version appeared meanwhile (same sha256): it is complete.
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return summary

@@ -8,6 +8,7 @@ the key makes stored secrets unreadable; :func:`decrypt` then says so plainly.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,8 @@ from cryptography.fernet import InvalidToken
 from connector.config import SECRET_KEY_ENV
 from connector.config import Settings
 from connector.errors import SecretKeyError
+
+log = logging.getLogger(__name__)
 
 _REDACTED = "***"
 
@@ -139,6 +142,11 @@ def load_fernet(settings: Settings, *, create: bool = True) -> Fernet:
         return _check_key(env_key.encode("ascii", "replace"), SECRET_KEY_ENV)
     path = settings.secret_key_file
     if path.exists():
+        with contextlib.suppress(OSError):
+            if path.stat().st_mode & 0o077:
+                log.warning(
+                    "the key file %s is readable by other users; run: chmod 600 %s", path, path
+                )
         return _check_key(_read_key_file(path), f"key file {path}")
     if not create:
         raise SecretKeyError(

@@ -45,7 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> flask.Flask:
     from mock_vendor import catalog
     from mock_vendor import packages
 
-    app = flask.Flask("mock_vendor")
+    app = flask.Flask("mock_vendor", static_folder=None)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("CCKIT_MOCK")
     if config:

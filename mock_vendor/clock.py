@@ -7,6 +7,7 @@ age a catalog without sleeping.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import UTC
@@ -14,6 +15,8 @@ from datetime import datetime
 from datetime import timedelta
 
 from mock_vendor.errors import ConfigError
+
+_MAX_ADVANCE = 100 * 366 * 86400
 
 
 def parse_instant(text: str, *, field: str = "instant") -> datetime:
@@ -70,13 +73,16 @@ class MockClock:
         return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
     def advance(self, seconds: float) -> datetime:
-        """Move the clock forward by ``seconds`` (must be >= 0); returns the new instant.
+        """Move the clock forward by ``seconds`` (0 to 100 years); returns the new instant.
 
         Raises:
-            ConfigError: When ``seconds`` is negative (the clock never runs backwards).
+            ConfigError: When ``seconds`` is negative (the clock never runs backwards), not
+                finite, or so large that dates would overflow.
         """
-        if seconds < 0:
-            raise ConfigError(f"seconds: {seconds} is negative; the clock only moves forward")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ConfigError(f"seconds: {seconds} is not a finite, non-negative number")
+        if seconds > _MAX_ADVANCE:
+            raise ConfigError(f"seconds: {seconds} is more than 100 years")
         with self._lock:
             self._offset += timedelta(seconds=seconds)
         return self.now()

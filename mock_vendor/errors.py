@@ -9,13 +9,11 @@ is rewritten the same way, so the mock never answers with an HTML error page.
 
 from __future__ import annotations
 
-import logging
+import re
 from typing import Any
 
 import flask
 from werkzeug.exceptions import HTTPException
-
-logger = logging.getLogger("mock_vendor")
 
 
 class MockVendorError(Exception):
@@ -99,7 +97,9 @@ def _json_error(error: APIError) -> flask.Response:
 
 
 def _error_code(name: str) -> str:
-    return "_".join(name.lower().replace("-", " ").split())
+    # "Method Not Allowed" -> "method_not_allowed" (api-error codes are ^[a-z][a-z0-9_]*$).
+    code = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    return code if code[:1].isalpha() else f"http_{code}"
 
 
 def handle_http_exception(error: HTTPException) -> flask.Response:

@@ -13,6 +13,7 @@ import hashlib
 import io
 import time
 import zipfile
+from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,9 +65,10 @@ def corrupt(data: bytes) -> bytes:
     return data.replace(b"PK\x01\x02", b"XX\x01\x02").replace(b"PK\x05\x06", b"XX\x05\x06")
 
 
-#: AICC defects applied by the ``aicc_defect`` fault, in rotation by course ``seq``:
-#: (name, file extension, function of the file's text lines -> new lines).
-def _drop_keyword(keyword: str) -> object:
+LineEdit = Callable[[list[str]], list[str]]
+
+
+def _drop_keyword(keyword: str) -> LineEdit:
     def edit(lines: list[str]) -> list[str]:
         return [line for line in lines if not line.strip().lower().startswith(keyword.lower())]
 
@@ -92,7 +94,10 @@ def _drop_header(lines: list[str]) -> list[str]:
     return lines[1:]
 
 
-AICC_DEFECTS: list[tuple[str, str, object]] = [
+#: AICC defects applied by the ``aicc_defect`` fault, in rotation by course ``seq``:
+#: (name, file extension, edit of the file's text lines). Each one is an error of the
+#: ``aicc`` validator (tests/test_mock_vendor_faults.py checks it).
+AICC_DEFECTS: list[tuple[str, str, LineEdit]] = [
     ("crs-missing-course-id", ".crs", _drop_keyword("Course_ID")),
     ("cst-unknown-member", ".cst", _unknown_cst_member),
     ("au-duplicate-system-id", ".au", _duplicate_au),
@@ -116,7 +121,7 @@ def inject_aicc_defect(data: bytes, number: int) -> tuple[bytes, str]:
             if info.filename.lower().endswith(extension):
                 text = content.decode("utf-8-sig", errors="replace")
                 newline = "\r\n" if "\r\n" in text else "\n"
-                lines = edit(text.splitlines())  # type: ignore[operator]
+                lines = edit(text.splitlines())
                 content = (newline.join(lines) + newline).encode("utf-8")
             target.writestr(info, content)
     return out.getvalue(), name

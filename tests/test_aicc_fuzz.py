@@ -15,6 +15,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from aicc.diagnostics import Report
+from aicc.strategies import course_files
 from aicc.reader import read
 from aicc.validator import validate
 
@@ -136,3 +137,20 @@ def test_corrupted_zip_bytes(tail: bytes, position: int, value: int) -> None:
     data[position % len(data)] = value
     _check(bytes(data))
     _check(bytes(data[: position % len(data)]) + tail)
+
+
+@st.composite
+def _mutated_generated(draw: st.DrawFn) -> dict[str, bytes]:
+    files = dict(draw(course_files()))
+    name = draw(st.sampled_from(sorted(files)))
+    data = bytearray(files[name])
+    position = draw(st.integers(0, max(len(data) - 1, 0)))
+    data[position:position] = draw(st.sampled_from(INSERTS))
+    files[name] = bytes(data)
+    return files
+
+
+@given(_mutated_generated())
+@settings(max_examples=40)
+def test_mutated_generated_courses(files: dict[str, bytes]) -> None:
+    _check(files)

@@ -56,7 +56,8 @@ def _course() -> Course:
 def test_ids_compare_case_insensitively() -> None:
     course = _course()
     assert id_key(" A1 ") == id_key("a1")
-    assert is_root("Root") and not is_root("rooted")
+    assert is_root("Root")
+    assert not is_root("rooted")
     assert course.au("a2") is course.aus[1]
     assert course.block("b2") is course.blocks[2]
     assert course.descriptor("j1") is course.descriptors[2]

@@ -92,7 +92,8 @@ def test_clean_run_writes_every_report(tmp_path: Path) -> None:
 
 def test_failing_run_explains_the_failure_without_the_secret(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
-    with serve(_config(tmp_path, FAULTS=["missing_no_store"]), check_problems=False) as vendor:
+    faults = ["missing_no_store", "no_range"]
+    with serve(_config(tmp_path, FAULTS=faults), check_problems=False) as vendor:
         result = _invoke(_args(vendor, "--junitxml", str(junit)), vendor.client_secret)
         secret = vendor.client_secret
     assert result.exit_code == 1, result.output
@@ -104,6 +105,8 @@ def test_failing_run_explains_the_failure_without_the_secret(tmp_path: Path) -> 
     assert secret not in result.output
     junit_text = junit.read_text(encoding="utf-8")
     assert "AUTH-007" in junit_text
+    # The SHOULD warning passes but is visible in the JUnit report.
+    assert "WARNING\nPKG-008 (SHOULD)" in junit_text
     assert secret not in junit_text
 
 

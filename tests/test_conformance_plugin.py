@@ -192,3 +192,23 @@ def test_pytest_run_fails_on_a_must_failure_and_on_a_stale_waiver(
         ]
     )
     assert waived.parseoutcomes()["xfailed"] == 1
+
+
+def test_unknown_requirement_id_in_a_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.requirement("AUTH-999")
+        def test_typo():
+            pass
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "--cc-course-list-url=http://127.0.0.1:9/x",
+        "--cc-client-id=c",
+        "--cc-client-secret=s",
+        "--cc-auth-mode=basic",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown requirement ID 'AUTH-999'*"])

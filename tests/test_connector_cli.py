@@ -55,6 +55,10 @@ def _register(vendor: Any, name: str = "mock", *extra: str) -> None:
     assert result.exit_code == 0, result.output
 
 
+def _listed() -> set[str]:
+    return {c["id"] for c in json.loads(_cli("catalog", "list", "--format", "json").stdout)}
+
+
 def _active_ids(vendor: Any) -> set[str]:
     return {c["ID"] for c in vendor.admin.courses() if c["IsActive"]}
 
@@ -223,3 +227,26 @@ def test_progress_logs_one_line_per_page_otherwise(capsys: pytest.CaptureFixture
         "tts: page 1: 5 course(s)",
         "tts: page 2: 1 course(s)",
     ]
+
+
+def test_protected_title_survives_and_local_deactivation_lasts_until_vendor_lists_it(
+    live_vendor: Any,
+) -> None:
+    _register(live_vendor)
+    assert _cli("sync", "mock").exit_code == 0
+    first, second = sorted(_active_ids(live_vendor))[:2]
+    local_title = json.loads(_cli("catalog", "show", first, "--format", "json").stdout)["title"]
+
+    assert _cli("catalog", "protect", first, "--field", "Title").exit_code == 0
+    live_vendor.admin.update_course(first, Title="Vendor renamed it")
+    assert _cli("catalog", "deactivate", second).exit_code == 0
+    assert second not in _listed()
+
+    assert _cli("sync", "mock").exit_code == 0  # incremental: only `first` changed
+    shown = json.loads(_cli("catalog", "show", first, "--format", "json").stdout)
+    assert shown["title"] == local_title
+    assert shown["protected_fields"] == ["Title"]
+    assert second not in _listed()
+
+    assert _cli("sync", "mock", "--full").exit_code == 0  # the vendor lists it as active
+    assert second in _listed()

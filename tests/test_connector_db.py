@@ -331,3 +331,10 @@ def test_concurrent_read_then_write_transactions_wait_instead_of_failing(tmp_pat
     assert len(titles) == 60
     # Each transaction saw every earlier commit: the counts it read are all distinct.
     assert sorted(int(t.split()[1]) for t in titles) == list(range(60))
+
+
+def test_unparseable_url_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="not a database URL"):
+        db.connect("::not a url::")
+    assert db.safe_url("::not a url::") == "<unparseable database URL>"
+    assert "pw" not in db.safe_url("postgresql+psycopg://u:pw@h/d")

@@ -371,3 +371,23 @@ def test_cli_both_secret_options_is_a_usage_error() -> None:
     result = _cli(*_add_args(), "--client-secret-env", "X")
     assert result.exit_code == 2
     assert "not both" in result.output
+
+
+def test_remove_refuses_while_a_sync_holds_the_lock(engine: sa.Engine, settings: Settings) -> None:
+    from connector import lock
+    from connector.errors import SyncLockedError
+
+    item = integrations.add(engine, settings, **VALID)
+    held = lock.acquire(engine, item.id, name=item.name, heartbeat=False)
+    try:
+        with pytest.raises(SyncLockedError):
+            integrations.remove(engine, settings, "tts")
+        result = _cli("integrations", "remove", "tts", "--yes")
+        assert result.exit_code == 1
+        assert "tts" in result.output
+        assert integrations.get(engine, settings, "tts").id == item.id
+    finally:
+        held.release()
+    integrations.remove(engine, settings, "tts")
+    with pytest.raises(IntegrationNotFound):
+        integrations.get(engine, settings, "tts")

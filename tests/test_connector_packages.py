@@ -182,8 +182,9 @@ def zip_bytes(entries: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def ok_validator(course_id: str, folder: Path) -> dict[str, Any]:
-    return {"valid": True, "files": sorted(p.name for p in folder.iterdir())}
+def ok_validator(course_id: str, package: Path) -> dict[str, Any]:
+    with zipfile.ZipFile(package) as zf:
+        return {"valid": True, "files": sorted(zf.namelist())}
 
 
 @responses.activate
@@ -213,7 +214,7 @@ def test_unsafe_zip_fails_the_course_and_writes_nothing(tmp_path: Path) -> None:
 def test_validator_rejection_keeps_nothing(tmp_path: Path) -> None:
     responses.get(URL, body=zip_bytes({"c.crs": b"bad"}))
 
-    def reject(course_id: str, folder: Path) -> dict[str, Any]:
+    def reject(course_id: str, package: Path) -> dict[str, Any]:
         raise AiccPackageError(course_id, "c.crs:1: CRS001 broken", ["AICC-001", "CRS001"], [])
 
     course_dir = tmp_path / "C1"

@@ -127,3 +127,13 @@ def test_secret_not_logged(caplog: pytest.LogCaptureFixture) -> None:
     item = _add(settings)
     logging.getLogger("test").info("integration %r secret %s", item, item.client_secret)
     assert PLAIN not in caplog.text
+
+
+def test_loose_key_file_permissions_are_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings.resolve()
+    token = encrypt(settings, Secret(PLAIN))
+    settings.secret_key_file.chmod(0o644)
+    caplog.set_level(logging.WARNING, logger="connector.secrets")
+    assert decrypt(settings, token).reveal() == PLAIN
+    assert "readable by other users" in caplog.text
+    assert settings.secret_key_file.read_text().strip() not in caplog.text

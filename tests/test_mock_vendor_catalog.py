@@ -306,3 +306,10 @@ def test_zip_bytes_of_a_package_are_a_single_course_set(make_app: Any) -> None:
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     structure = [n for n in names if n.rsplit(".", 1)[-1] in ("crs", "au", "des", "cst")]
     assert len(structure) == 4
+
+
+def test_public_base_url_sets_download_urls(make_app: Any) -> None:
+    caller = Caller(make_app(PUBLIC_BASE_URL="https://vendor.example/"))
+    course = caller.walk()[0]
+    expected = f"https://vendor.example/api/v1/courses/{course['ID']}/package.zip"
+    assert course["DownloadPackageUrl"] == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -344,7 +345,8 @@ def _refused(
     problems = []
     if response.status_code != 401:
         problems.append(f"status {response.status_code}")
-    if not challenge.lower().startswith(scheme.lower()):
+    # A challenge list may name several schemes ("Basic realm=..., Bearer ...").
+    if not re.search(rf"(^|,)\s*{scheme}(\s|,|$)", challenge, re.IGNORECASE):
         problems.append(f"WWW-Authenticate is {challenge or '(none)'!r}")
     elif error and error not in challenge:
         problems.append(f'WWW-Authenticate {challenge!r} lacks error="{error}"')
