@@ -30,7 +30,7 @@ def aicc() -> None:
     """
 
 
-@aicc.command()
+@aicc.command(short_help="Validate course structure files (exit 1 on any error).")
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=_PATH)
 @click.option(
     "--format",
@@ -64,7 +64,7 @@ def validate(paths: Sequence[str], output_format: str, strict: bool, hints: bool
         click.get_current_context().exit(1)
 
 
-@aicc.command()
+@aicc.command(short_help="Show each course as a tree of blocks and AUs.")
 @click.argument("path", metavar="PATH", type=_PATH)
 def show(path: str) -> None:
     """Print each course in PATH as a tree: blocks, AUs with titles and launch files."""

@@ -28,6 +28,11 @@ from collections import defaultdict
 from typing import Any
 
 import requests
+
+try:
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None  # type: ignore[assignment]
 from requests.adapters import HTTPAdapter
 
 
@@ -174,6 +179,12 @@ def main() -> int:
     for sample in stats.error_samples:
         print(f"  {sample}")
     print(f"server exit code: {process.returncode}")
+    if resource is not None:
+        # The server is this script's only child: its CPU time says whether it was the
+        # bottleneck (close to one core per second of load) or the clients were.
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = usage.ru_utime + usage.ru_stime
+        print(f"server CPU: {cpu:.1f} s ({cpu / elapsed:.0%} of one core during the load)")
     return 0 if total_errors == 0 else 1
 
 

@@ -195,11 +195,15 @@ class Exchange:
         }
 
 
+def _binary(body: bytes) -> bool:
+    return b"\x00" in body[:64] or body[:2] == b"PK"
+
+
 def _excerpt(body: bytes, limit: int = BODY_EXCERPT) -> str:
     if not body:
         return ""
     head = body[:limit]
-    if b"\x00" in head[:64] or head[:2] == b"PK":
+    if _binary(head):
         return f"<{len(body)} bytes of binary data>"
     text = head.decode("utf-8", errors="replace").replace("\r", "\\r").replace("\n", "\\n")
     return text + ("..." if len(body) > limit else "")
@@ -297,7 +301,12 @@ class VendorClient:
         method = request.method or "GET"
         url = self.redactor.text(request.url or "")
         shown_headers: list[tuple[str, str]] = []
-        curl: list[str | _Joined] = ["curl", "-sS", "-i"]
+        content_type = str((response_headers or {}).get("Content-Type", ""))
+        if method == "GET" and (content_type.startswith("application/zip") or _binary(body)):
+            # Headers to the terminal, the archive to a file.
+            curl: list[str | _Joined] = ["curl", "-sS", "-D", "-", "-o", "package.zip"]
+        else:
+            curl = ["curl", "-sS", "-i"]
         if method == "HEAD":
             curl.append("-I")
         elif method != "GET":

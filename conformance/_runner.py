@@ -65,6 +65,7 @@ def check_vendor(
         ConfigurationError: Missing or invalid options, or pytest refused the run.
         TargetUnreachableError: The course list or token URL refuses connections.
     """
+
     def absolute(path: str | os.PathLike[str] | None) -> str | None:
         # The run happens with the kit's folder as working directory (see run_pytest).
         return os.path.abspath(path) if path else None

@@ -25,6 +25,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from pathlib import PurePosixPath
+from typing import IO
 
 from connector.errors import UnsafeArchiveError
 
@@ -35,9 +36,11 @@ __all__ = [
     "extract_zip",
 ]
 
+#: A zip file's path, or a seekable binary file holding it.
+ZipSource = str | os.PathLike[str] | IO[bytes]
 #: Prefix of the temporary extraction folders (cleaned by the next sync when orphaned).
 TEMP_PREFIX = ".tmp-"
-_CHUNK = 64 * 1024
+_CHUNK = 1024 * 1024  # large reads: fewer trips through the GIL per MB
 _DRIVE = re.compile(r"^[A-Za-z]:")
 #: Bits of ``flag_bits`` meaning "encrypted" (traditional PKWARE, strong encryption).
 _ENCRYPTED_FLAGS = 0x1 | 0x40
@@ -85,11 +88,11 @@ def _check_name(name: str) -> PurePosixPath:
     return path
 
 
-def check_zip(path: str | os.PathLike[str], limits: ArchiveLimits | None = None) -> list[str]:
+def check_zip(path: ZipSource, limits: ArchiveLimits | None = None) -> list[str]:
     """Check a zip archive against the safety rules, writing nothing.
 
     Args:
-        path: the zip file.
+        path: the zip file (a path or a seekable binary file).
         limits: caps (defaults: :class:`ArchiveLimits`).
 
     Returns:
@@ -167,7 +170,7 @@ def _check_infos(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
 
 
 def extract_zip(
-    path: str | os.PathLike[str],
+    path: ZipSource,
     target: str | os.PathLike[str],
     limits: ArchiveLimits | None = None,
 ) -> Path:
@@ -215,7 +218,7 @@ def extract_zip(
     return final
 
 
-def _extract_into(path: str | os.PathLike[str], dest: Path, limits: ArchiveLimits) -> None:
+def _extract_into(path: ZipSource, dest: Path, limits: ArchiveLimits) -> None:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import logging
 import os
 import re
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import IO
 from typing import Any
 
 import requests
@@ -50,7 +52,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_PACKAGE_BYTES = 250 * 1024 * 1024
-_CHUNK = 64 * 1024
+#: Packages up to this size are downloaded into memory (see :class:`_Spool`).
+DEFAULT_SPOOL_BYTES = 8 * 1024 * 1024
+_CHUNK = 256 * 1024
 _CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
 #: Diagnostics quoted in a failure reason (the rest are counted).
 _MAX_QUOTED = 5
@@ -70,23 +74,90 @@ class AiccPackageError(PackageError):
         self.diagnostics = diagnostics
 
 
+class _Spool:
+    """Where a download goes: memory up to ``limit`` bytes, then a temporary file.
+
+    Small packages never touch the disk before extraction (the zip would otherwise be
+    written twice, and disk bandwidth is what bounds a sync of many packages); large
+    ones never sit in memory, so peak memory stays bounded whatever the package size.
+    """
+
+    def __init__(self, directory: Path, limit: int) -> None:
+        self._directory = directory
+        self._limit = limit
+        self._buffer: io.BytesIO | None = io.BytesIO()
+        self._file: IO[bytes] | None = None
+        self.path: Path | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._buffer is not None and self._buffer.tell() + len(data) > self._limit:
+            self._directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(
+                prefix=f"{archive.TEMP_PREFIX}dl-", suffix=".zip", dir=self._directory
+            )
+            self.path = Path(name)
+            self._file = os.fdopen(fd, "w+b")
+            self._file.write(self._buffer.getbuffer())
+            self._buffer = None
+        target = self._buffer if self._buffer is not None else self._file
+        assert target is not None
+        target.write(data)
+
+    def restart(self) -> None:
+        """Forget what was written (a restarted transfer)."""
+        target = self._buffer if self._buffer is not None else self._file
+        assert target is not None
+        target.seek(0)
+        target.truncate()
+
+    def finish(self) -> bytes | Path:
+        """The downloaded package: bytes when it stayed in memory, else the file's path."""
+        if self._buffer is not None:
+            return self._buffer.getvalue()
+        assert self._file is not None
+        assert self.path is not None
+        self._file.close()  # no fsync: the file is read back at once, then deleted
+        return self.path
+
+    def discard(self) -> None:
+        """Release everything (after a failure, or once the package was extracted)."""
+        self._buffer = None
+        if self._file is not None:
+            self._file.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
 @dataclass(frozen=True)
 class Download:
-    """A downloaded package file (not yet checked).
+    """A downloaded package (not yet checked).
 
     Attributes:
-        path: the temporary file holding the bytes.
+        source: the bytes (small packages) or the temporary file holding them.
         sha256: hex digest of the bytes.
         size: number of bytes.
         requests: HTTP requests made (more than one when resumed or restarted).
         resumed: how many times the transfer was resumed with ``Range``.
     """
 
-    path: Path
+    source: bytes | Path
     sha256: str
     size: int
     requests: int
     resumed: int
+
+    def data(self) -> bytes:
+        """The package bytes (reads the file for a large package)."""
+        return self.source if isinstance(self.source, bytes) else self.source.read_bytes()
+
+    def zip_source(self) -> Path | IO[bytes]:
+        """Something :class:`zipfile.ZipFile` can open."""
+        return io.BytesIO(self.source) if isinstance(self.source, bytes) else self.source
+
+    def discard(self) -> None:
+        """Delete the temporary file, if any."""
+        if isinstance(self.source, Path):
+            self.source.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -129,8 +200,9 @@ def download(
     course_id: str,
     max_bytes: int = DEFAULT_MAX_PACKAGE_BYTES,
     attempts: int = 3,
+    spool_bytes: int = DEFAULT_SPOOL_BYTES,
 ) -> Download:
-    """Stream a package into a temporary file in ``directory``.
+    """Stream a package into memory or, past ``spool_bytes``, a file in ``directory``.
 
     Args:
         session: the run's authenticated session.
@@ -139,32 +211,29 @@ def download(
         course_id: the course, for error messages.
         max_bytes: size cap; the transfer stops as soon as it is passed.
         attempts: transfers tried in all (the first plus resumes/restarts).
+        spool_bytes: packages up to this size are kept in memory.
 
     Returns:
-        The downloaded file; the caller removes it.
+        The downloaded package; the caller calls :meth:`Download.discard`.
 
     Raises:
         PackageError: bad status, over the cap, or still broken after ``attempts``.
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f"{archive.TEMP_PREFIX}dl-", suffix=".zip", dir=directory)
-    path = Path(name)
+    sink = _Spool(directory, spool_bytes)
     try:
-        with os.fdopen(fd, "wb") as sink:
-            return _download_into(
-                session, url, sink, path, course_id=course_id, max_bytes=max_bytes,
-                attempts=max(1, attempts),
-            )  # fmt: skip
+        return _download_into(
+            session, url, sink, course_id=course_id, max_bytes=max_bytes,
+            attempts=max(1, attempts),
+        )  # fmt: skip
     except BaseException:
-        path.unlink(missing_ok=True)
+        sink.discard()
         raise
 
 
 def _download_into(
     session: requests.Session,
     url: str,
-    sink: Any,
-    path: Path,
+    sink: _Spool,
     *,
     course_id: str,
     max_bytes: int,
@@ -184,8 +253,7 @@ def _download_into(
             headers["If-Range"] = validator or ""
         elif received:
             # No validator to guard a resume: start again rather than splice two versions.
-            sink.seek(0)
-            sink.truncate()
+            sink.restart()
             digest, received = hashlib.sha256(), 0
         try:
             response = session.get(url, headers=headers, stream=True)
@@ -199,8 +267,7 @@ def _download_into(
                 start = _range_start(response)
                 if start != received:
                     # Not the bytes we asked for: restart from scratch next time.
-                    sink.seek(0)
-                    sink.truncate()
+                    sink.restart()
                     digest, received, validator = hashlib.sha256(), 0, None
                     last_problem = "the vendor answered a Range request with the wrong range"
                     continue
@@ -209,15 +276,13 @@ def _download_into(
             elif status == 200:
                 if received:
                     log.info("course %s: vendor ignored Range; downloading again", course_id)
-                    sink.seek(0)
-                    sink.truncate()
+                    sink.restart()
                     digest, received = hashlib.sha256(), 0
                 length = response.headers.get("Content-Length")
                 expected = _content_length(response, course_id, url) if length else -1
                 validator = _strong_etag(response) or response.headers.get("Last-Modified")
             elif status == 416 and ranged:
-                sink.seek(0)
-                sink.truncate()
+                sink.restart()
                 digest, received, validator = hashlib.sha256(), 0, None
                 last_problem = "the vendor refused the Range request (416)"
                 continue
@@ -259,9 +324,7 @@ def _download_into(
         raise PackageError(
             course_id, f"{url}: download failed after {attempts} attempt(s): {last_problem}"
         )
-    # No fsync: the file is read back at once and deleted after extraction.
-    sink.flush()
-    return Download(path, digest.hexdigest(), total, attempt, resumed)
+    return Download(sink.finish(), digest.hexdigest(), total, attempt, resumed)
 
 
 def _content_length(response: requests.Response, course_id: str, url: str) -> int:
@@ -276,7 +339,7 @@ def _range_start(response: requests.Response) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _aicc_check(course_id: str, package: Path) -> dict[str, Any]:
+def _aicc_check(course_id: str, package: bytes | Path) -> dict[str, Any]:
     """Validate the package's course files; raise :class:`AiccPackageError` on errors."""
     import aicc
 
@@ -313,7 +376,8 @@ def fetch_package(
     max_bytes: int = DEFAULT_MAX_PACKAGE_BYTES,
     attempts: int = 3,
     limits: archive.ArchiveLimits | None = None,
-    validate: Callable[[str, Path], dict[str, Any]] = _aicc_check,
+    validate: Callable[[str, bytes | Path], dict[str, Any]] = _aicc_check,
+    spool_bytes: int = DEFAULT_SPOOL_BYTES,
 ) -> PackageVersion:
     """Download, check, validate and extract one package.
 
@@ -327,8 +391,9 @@ def fetch_package(
         max_bytes: size cap of the zip.
         attempts: transfers tried (first plus resumes).
         limits: zip caps (default :class:`connector.archive.ArchiveLimits`).
-        validate: checks the (already safety-checked) zip and returns the AICC summary
-            (tests may replace it; default runs :func:`aicc.validate`).
+        validate: checks the (already safety-checked) zip, given as bytes or a path, and
+            returns the AICC summary (tests may replace it; default :func:`aicc.validate`).
+        spool_bytes: packages up to this size are downloaded into memory.
 
     Returns:
         The extracted version; nothing refers to it until the caller records it.
@@ -338,16 +403,22 @@ def fetch_package(
             the rule IDs). Nothing is left in ``course_dir`` but older versions.
     """
     got = download(
-        session, url, course_dir, course_id=course_id, max_bytes=max_bytes, attempts=attempts
+        session,
+        url,
+        course_dir,
+        course_id=course_id,
+        max_bytes=max_bytes,
+        attempts=attempts,
+        spool_bytes=spool_bytes,
     )
     try:
         final = course_dir / got.sha256
         try:
-            archive.check_zip(got.path, limits)
+            archive.check_zip(got.zip_source(), limits)
             # The zip, not the extracted folder: reading the zip touches only the course
             # structure files, so memory stays flat whatever the size of the media.
-            summary = validate(course_id, got.path)
-            archive.extract_zip(got.path, final, limits)
+            summary = validate(course_id, got.source)
+            archive.extract_zip(got.zip_source(), final, limits)
         except UnsafeArchiveError as exc:
             raise PackageError(course_id, f"unsafe or corrupt zip: {exc}") from None
         except PackageError:
@@ -360,7 +431,7 @@ def fetch_package(
             log.exception("course %s: package check crashed", course_id)
             raise PackageError(course_id, f"package check crashed: {type(exc).__name__}") from None
     finally:
-        got.path.unlink(missing_ok=True)
+        got.discard()
     return PackageVersion(
         sha256=got.sha256,
         size=got.size,

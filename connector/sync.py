@@ -69,6 +69,7 @@ from connector.errors import PackageError
 from connector.errors import VendorError
 from connector.http import make_session
 from connector.integrations import Integration
+from connector.packages import DEFAULT_SPOOL_BYTES
 from connector.packages import AiccPackageError
 from connector.packages import PackageVersion
 from connector.packages import fetch_package
@@ -116,6 +117,8 @@ class SyncOptions:
             the next run that has this on).
         lock_stale_after: a lock whose heartbeat is older than this is taken over.
         archive_limits: zip safety caps.
+        spool_bytes: packages up to this size are downloaded into memory, larger ones
+            into a temporary file (bounds memory per worker; saves a disk write).
     """
 
     workers: int = 4
@@ -129,6 +132,7 @@ class SyncOptions:
     download_packages: bool = True
     lock_stale_after: dt.timedelta = locking.DEFAULT_STALE_AFTER
     archive_limits: archive.ArchiveLimits = field(default_factory=archive.ArchiveLimits)
+    spool_bytes: int = DEFAULT_SPOOL_BYTES
 
 
 @dataclass(frozen=True)
@@ -790,6 +794,7 @@ class _Run:
             max_bytes=self.options.max_package_bytes,
             attempts=self.options.retries + 1,
             limits=self.options.archive_limits,
+            spool_bytes=self.options.spool_bytes,
         )
 
     def _harvest(self, in_flight: dict[cf.Future[PackageVersion], _Job], mode: str | None) -> None:

@@ -152,13 +152,13 @@ def add_course() -> tuple[flask.Response, int]:
         }
         _check_course(probe)
         assert isinstance(course_id, str)  # the schema requires a string ID
-    rebuild = admin_rebuild(state, course_id, meta)
+    rebuild = admin_rebuild(state, course_id)
     if "package_base64" in body:
         package = Package.from_bytes(
             _decode_package(body["package_base64"]), state.cache_dir / "uploads"
         )
     else:
-        package = rebuild(0)
+        package = rebuild(0, meta)
     with state.lock:
         if course_id in tenant.by_id:
             raise APIError(409, "conflict", f"Course {course_id!r} already exists.")
@@ -227,11 +227,11 @@ def replace_package(course_id: str) -> flask.Response:
     data = flask.request.get_data()
     with state.lock:
         record = _record(_tenant(state), course_id)
-        rebuild, revision = record.rebuild, record.revision + 1
+        rebuild, revision, meta = record.rebuild, record.revision + 1, dict(record.meta)
     if data:
         package = Package.from_bytes(data, state.cache_dir / "uploads")
     elif rebuild is not None:
-        package = rebuild(revision)
+        package = rebuild(revision, meta)
     else:
         raise APIError(
             400, "invalid_body", "This course has no generator: send the new zip as the body."

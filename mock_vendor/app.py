@@ -176,6 +176,18 @@ def _auth_kind() -> str:
     return "none"
 
 
+_SECRET_PARAMETERS = frozenset({"client_secret", "access_token", "token", "password"})
+
+
+def _safe_query() -> str:
+    """The query string with the values of secret-looking parameters redacted."""
+    parts = []
+    for key, value in flask.request.args.items(multi=True):
+        shown = "[redacted]" if key.lower() in _SECRET_PARAMETERS else value
+        parts.append(f"{key}={shown}")
+    return "&".join(parts)
+
+
 def _after_request(response: flask.Response) -> flask.Response:
     state = get_state()
     if flask.current_app.config["VALIDATE_RESPONSES"]:
@@ -187,7 +199,7 @@ def _after_request(response: flask.Response) -> flask.Response:
         "time": format_instant(state.clock.now()),
         "method": flask.request.method,
         "path": flask.request.path,
-        "query": flask.request.query_string.decode("latin-1"),
+        "query": _safe_query(),
         "operation": operation(),
         "status": response.status_code,
         # Only the kind of credentials, never their value.

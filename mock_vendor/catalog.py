@@ -92,10 +92,15 @@ def if_modified_since() -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def package_url(state: VendorState, course_id: str) -> str:
-    """The absolute DownloadPackageUrl of a course."""
-    base = state.config["PUBLIC_BASE_URL"] or flask.request.host_url
-    return f"{base.rstrip('/')}/api/v1/courses/{quote(course_id, safe='')}/package.zip"
+def base_url(state: VendorState) -> str:
+    """The base of DownloadPackageUrl: ``PUBLIC_BASE_URL`` or the request's host URL."""
+    return str(state.config["PUBLIC_BASE_URL"] or flask.request.host_url).rstrip("/")
+
+
+def package_url(state: VendorState, course_id: str, base: str | None = None) -> str:
+    """The absolute DownloadPackageUrl of a course (``base`` from :func:`base_url`)."""
+    prefix = base if base is not None else base_url(state)
+    return f"{prefix}/api/v1/courses/{quote(course_id, safe='')}/package.zip"
 
 
 def _matches(state: VendorState, record: CourseRecord, ims: datetime | None) -> bool:
@@ -109,8 +114,8 @@ def _matches(state: VendorState, record: CourseRecord, ims: datetime | None) -> 
     return True
 
 
-def _course_json(state: VendorState, record: CourseRecord) -> dict[str, Any]:
-    body = record.to_json(package_url(state, record.course_id))
+def _course_json(state: VendorState, record: CourseRecord, base: str) -> dict[str, Any]:
+    body = record.to_json(package_url(state, record.course_id, base))
     if state.faults.get("bad_timestamp", "list", record.course_id):
         note_fault("bad_timestamp")
         body["LastModifiedUTC"] = record.last_modified.strftime("%Y-%m-%d %H:%M:%S")
@@ -159,7 +164,8 @@ def list_courses() -> flask.Response:
             if _matches(state, previous, ims):
                 note_fault("duplicate_ids")
                 records.insert(0, previous)
-        courses = [_course_json(state, record) for record in records]
+        base = base_url(state)
+        courses = [_course_json(state, record, base) for record in records]
         loop = state.faults.get("next_link_loop", "list")
         wrapped = state.faults.get("list_wrapped", "list")
         html = state.faults.get("list_wrong_content_type", "list")

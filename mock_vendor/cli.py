@@ -206,3 +206,18 @@ def serve(
     finally:
         server.close()
     click.echo("stopped")
+
+
+@vendor.command("faults")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def faults_command(as_json: bool) -> None:
+    """List the faults of the fault library and the requirement each one violates."""
+    from mock_vendor.faults import FAULTS
+
+    if as_json:
+        click.echo(json.dumps([spec.to_dict() for spec in FAULTS.values()], indent=2))
+        return
+    width = max(len(name) for name in FAULTS)
+    for spec in FAULTS.values():
+        arg = f"  [ARG: {spec.arg_help}]" if spec.arg_help else ""
+        click.echo(f"{spec.name:<{width}}  {spec.requirement:<10}  {spec.summary}{arg}")

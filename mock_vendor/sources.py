@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import random
 import re
 import zipfile
-from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from mock_vendor.errors import CatalogError
 from mock_vendor.errors import ConfigError
 from mock_vendor.state import COURSE_FIELDS
 from mock_vendor.state import Package
+from mock_vendor.state import Rebuild
 from mock_vendor.state import Tenant
 
 if TYPE_CHECKING:
@@ -59,14 +61,27 @@ def generate(spec: dict[str, Any], state: VendorState) -> Tenant:
     for index in range(count):
         generated = _generate.generate_course(seed, index, max_asset_bytes=max_asset)
 
-        def rebuild(revision: int, generated: _generate.GeneratedCourse = generated) -> Package:
+        def rebuild(
+            revision: int,
+            meta: dict[str, Any],
+            generated: _generate.GeneratedCourse = generated,
+        ) -> Package:
+            texts = (str(meta.get("Title", "")), str(meta.get("Description", "")))
+            variant = generated
+            suffix = ""
+            if texts != (generated.meta["Title"], generated.meta["Description"]):
+                # Renamed through the admin API: the CRS follows the new title (AICC-002).
+                variant = dataclasses.replace(
+                    generated, meta={**generated.meta, "Title": texts[0], "Description": texts[1]}
+                )
+                suffix = "-t" + hashlib.sha256("\0".join(texts).encode()).hexdigest()[:12]
             name = (
                 f"v{_generate.GENERATOR_VERSION}-s{seed}-i{generated.index}"
-                f"-a{max_asset}-r{revision}.zip"
+                f"-a{max_asset}-r{revision}{suffix}.zip"
             )
             return Package(
                 directory / name,
-                lambda: _generate.build_generated_package(seed, generated, revision),
+                lambda: _generate.build_generated_package(seed, variant, revision),
             )
 
         tenant.add(
@@ -74,23 +89,21 @@ def generate(spec: dict[str, Any], state: VendorState) -> Tenant:
             dict(generated.meta),
             min(generated.last_modified, now),
             min(generated.package_last_modified, now),
-            rebuild(0),
+            rebuild(0, generated.meta),
             rebuild,
         )
     return tenant
 
 
-def admin_rebuild(
-    state: VendorState, course_id: str, meta: dict[str, Any]
-) -> Callable[[int], Package]:
-    """A ``rebuild(revision) -> Package`` for a course added through the admin API.
+def admin_rebuild(state: VendorState, course_id: str) -> Rebuild:
+    """A ``rebuild(revision, meta) -> Package`` for a course added through the admin API.
 
     The package is a one-lesson level-1 AICC course whose CRS title is the course Title.
     """
-    title = str(meta.get("Title", course_id))
-    description = str(meta.get("Description", ""))
 
-    def rebuild(revision: int) -> Package:
+    def rebuild(revision: int, meta: dict[str, Any]) -> Package:
+        title = str(meta.get("Title", course_id))
+        description = str(meta.get("Description", ""))
         rng = random.Random(f"cckit-mock-admin:{course_id}:{revision}")
         course = _generate.build_course_model(course_id, title, description, "1", 1, rng)
         data = aicc.write_zip(

@@ -118,6 +118,11 @@ class Package:
         return cls(path)
 
 
+#: ``rebuild(revision, meta) -> Package``: the package of a course at a revision, built
+#: from its current metadata (so the CRS title follows the list Title).
+Rebuild = Callable[[int, dict[str, Any]], Package]
+
+
 @dataclass(eq=False)
 class CourseRecord:
     """One course of a tenant's catalog.
@@ -133,8 +138,8 @@ class CourseRecord:
     package_last_modified: datetime
     package: Package
     change: int = 0
-    #: Rebuilds the package at a new revision (generated and admin-built courses).
-    rebuild: Callable[[int], Package] | None = field(default=None, repr=False)
+    #: Rebuilds the package at a revision (generated and admin-built courses).
+    rebuild: Rebuild | None = field(default=None, repr=False)
     revision: int = 0
 
     @property
@@ -201,7 +206,7 @@ class Tenant:
         last_modified: datetime,
         package_last_modified: datetime,
         package: Package,
-        rebuild: Callable[[int], Package] | None = None,
+        rebuild: Rebuild | None = None,
     ) -> CourseRecord:
         """Append a course with the next insertion number."""
         if course_id in self.by_id:
@@ -435,6 +440,7 @@ __all__ = [
     "CourseRecord",
     "Package",
     "PackageInfo",
+    "Rebuild",
     "Tenant",
     "TokenRecord",
     "VendorState",

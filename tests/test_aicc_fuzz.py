@@ -15,8 +15,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from aicc.diagnostics import Report
-from aicc.strategies import course_files
 from aicc.reader import read
+from aicc.strategies import course_files
 from aicc.validator import validate
 
 FIXTURES = Path(__file__).parent / "fixtures" / "aicc"

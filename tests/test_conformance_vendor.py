@@ -208,3 +208,17 @@ def test_seed_picks_a_deterministic_package_sample(tmp_path: Any) -> None:
     assert len(first) == 3
     assert first == again
     assert first != other
+
+
+@pytest.mark.parametrize(
+    ("fault", "requirement", "probe"),
+    [
+        ("token_wrong_secret", "AUTH-013", "test_malformed_token_requests_are_refused"),
+        ("not_modified_304", "LIST-003", "test_if_modified_since_values"),
+    ],
+)
+def test_probes_alone_catch_faults(tmp_path: Any, fault: str, requirement: str, probe: str) -> None:
+    """The hypothesis probes find defects on their own (run without the other checks)."""
+    with serve(_config(tmp_path, FAULTS=[fault]), check_problems=False) as vendor:
+        result = _check(vendor, pytest_args=["-k", probe])
+    assert result.status_of(requirement) == "failed", result.table()

@@ -14,6 +14,7 @@ import requests
 import responses
 from urllib3.exceptions import ProtocolError
 
+from connector import packages
 from connector.errors import PackageError
 from connector.http import make_session
 from connector.packages import AiccPackageError
@@ -21,6 +22,7 @@ from connector.packages import download
 from connector.packages import fetch_package
 
 URL = "https://cdn.vendor.example/pkg/C1.zip"
+CHUNK = packages._CHUNK
 ETAG = '"v1-abc"'
 
 
@@ -30,6 +32,10 @@ class Opts:
     retries: int = 0
     max_retry_after: float = 1.0
     backoff_factor: float = 0.0
+
+
+def empty(folder: Path) -> bool:
+    return not folder.exists() or not any(folder.iterdir())
 
 
 def session() -> requests.Session:
@@ -101,7 +107,7 @@ def test_download_streams_and_hashes(tmp_path: Path) -> None:
     data = payload()
     serve(Server(data, cuts=[]))
     got = download(session(), URL, tmp_path, course_id="C1")
-    assert got.path.read_bytes() == data
+    assert got.data() == data
     assert got.sha256 == hashlib.sha256(data).hexdigest()
     assert got.size == len(data)
     assert (got.requests, got.resumed) == (1, 0)
@@ -109,29 +115,33 @@ def test_download_streams_and_hashes(tmp_path: Path) -> None:
 
 @responses.activate
 def test_truncated_transfer_resumes_with_range_and_if_range(tmp_path: Path) -> None:
-    data = payload()
-    # Bytes arrive in 64 KiB chunks; a chunk cut short is lost and fetched again.
-    server = Server(data, cuts=[100_000, 70_000])
+    # Bytes are read in chunks of CHUNK; a chunk cut short is lost and fetched again.
+    data = payload(3 * CHUNK + 1000)
+    server = Server(data, cuts=[CHUNK + 100, CHUNK + 200])
     serve(server)
     got = download(session(), URL, tmp_path, course_id="C1", attempts=3)
-    assert got.path.read_bytes() == data
+    assert got.data() == data
     assert got.sha256 == hashlib.sha256(data).hexdigest()
     assert got.resumed == 2
-    assert [r.get("Range") for r in server.requests] == [None, "bytes=65536-", "bytes=131072-"]
+    assert [r.get("Range") for r in server.requests] == [
+        None,
+        f"bytes={CHUNK}-",
+        f"bytes={2 * CHUNK}-",
+    ]
     assert all(r.get("If-Range") == ETAG for r in server.requests[1:])
     assert server.requests[0]["Accept-Encoding"] == "identity"
 
 
 @responses.activate
 def test_vendor_answering_200_to_range_restarts_cleanly(tmp_path: Path) -> None:
-    data = payload()
-    server = Server(data, cuts=[80_000], honour_range=False)
+    data = payload(2 * CHUNK + 1000)
+    server = Server(data, cuts=[CHUNK + 100], honour_range=False)
     serve(server)
     got = download(session(), URL, tmp_path, course_id="C1", attempts=2)
-    assert got.path.read_bytes() == data  # not 80 KB of the first try + the whole body
+    assert got.data() == data  # not 80 KB of the first try + the whole body
     assert got.sha256 == hashlib.sha256(data).hexdigest()
     assert got.resumed == 0
-    assert server.requests[1].get("Range") == "bytes=65536-"
+    assert server.requests[1].get("Range") == f"bytes={CHUNK}-"
 
 
 @responses.activate
@@ -141,7 +151,7 @@ def test_still_broken_after_attempts_fails_and_leaves_nothing(tmp_path: Path) ->
     with pytest.raises(PackageError, match=r"failed after 3 attempt\(s\)") as info:
         download(session(), URL, tmp_path, course_id="C1", attempts=3)
     assert info.value.course_id == "C1"
-    assert list(tmp_path.iterdir()) == []
+    assert empty(tmp_path)
 
 
 @responses.activate
@@ -149,7 +159,7 @@ def test_content_length_over_cap_is_refused_before_reading(tmp_path: Path) -> No
     serve(Server(payload(), cuts=[]))
     with pytest.raises(PackageError, match="Content-Length 200000 over the size cap of 1000"):
         download(session(), URL, tmp_path, course_id="C1", max_bytes=1000)
-    assert list(tmp_path.iterdir()) == []
+    assert empty(tmp_path)
 
 
 @responses.activate
@@ -158,7 +168,7 @@ def test_body_over_cap_is_cut_without_content_length(tmp_path: Path) -> None:
     responses.get(URL, body=payload(), auto_calculate_content_length=False)
     with pytest.raises(PackageError, match="more than the size cap of 1000 bytes"):
         download(session(), URL, tmp_path, course_id="C1", max_bytes=1000)
-    assert list(tmp_path.iterdir()) == []
+    assert empty(tmp_path)
 
 
 @responses.activate
@@ -182,8 +192,8 @@ def zip_bytes(entries: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def ok_validator(course_id: str, package: Path) -> dict[str, Any]:
-    with zipfile.ZipFile(package) as zf:
+def ok_validator(course_id: str, package: bytes | Path) -> dict[str, Any]:
+    with zipfile.ZipFile(io.BytesIO(package) if isinstance(package, bytes) else package) as zf:
         return {"valid": True, "files": sorted(zf.namelist())}
 
 
@@ -207,18 +217,42 @@ def test_unsafe_zip_fails_the_course_and_writes_nothing(tmp_path: Path) -> None:
     course_dir = tmp_path / "C1"
     with pytest.raises(PackageError, match="unsafe or corrupt zip"):
         fetch_package(session(), URL, course_dir, course_id="C1", validate=ok_validator)
-    assert list(course_dir.iterdir()) == []
+    assert empty(course_dir)
 
 
 @responses.activate
 def test_validator_rejection_keeps_nothing(tmp_path: Path) -> None:
     responses.get(URL, body=zip_bytes({"c.crs": b"bad"}))
 
-    def reject(course_id: str, package: Path) -> dict[str, Any]:
+    def reject(course_id: str, package: bytes | Path) -> dict[str, Any]:
         raise AiccPackageError(course_id, "c.crs:1: CRS001 broken", ["AICC-001", "CRS001"], [])
 
     course_dir = tmp_path / "C1"
     with pytest.raises(AiccPackageError) as info:
         fetch_package(session(), URL, course_dir, course_id="C1", validate=reject)
     assert info.value.rule_ids == ["AICC-001", "CRS001"]
-    assert list(course_dir.iterdir()) == []
+    assert empty(course_dir)
+
+
+@responses.activate
+def test_large_package_spools_to_a_temporary_file_that_is_removed(tmp_path: Path) -> None:
+    data = payload(3 * CHUNK)
+    server = Server(data, cuts=[CHUNK + 100])  # resumed while on disk
+    serve(server)
+    got = download(session(), URL, tmp_path, course_id="C1", spool_bytes=CHUNK // 2)
+    assert isinstance(got.source, Path)
+    assert got.source.parent == tmp_path
+    assert got.source.name.startswith(".tmp-dl-")
+    assert got.data() == data
+    assert got.resumed == 1
+    got.discard()
+    assert empty(tmp_path)
+
+
+@responses.activate
+def test_small_package_stays_in_memory(tmp_path: Path) -> None:
+    data = payload(1000)
+    serve(Server(data, cuts=[]))
+    got = download(session(), URL, tmp_path / "course", course_id="C1")
+    assert got.source == data
+    assert not (tmp_path / "course").exists()

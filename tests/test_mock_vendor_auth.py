@@ -236,19 +236,20 @@ def test_basic_mode_has_no_token_endpoint_and_checks_every_call(make_app: Any) -
     assert package.mimetype == "application/zip"
 
 
-def test_secret_never_appears_in_repr(make_app: Any) -> None:
+def test_secret_never_appears_in_repr_or_journal(make_app: Any) -> None:
     app = make_app()
     state = mock_vendor.get_state(app)
     assert SECRET not in repr(state.default_tenant)
     assert SECRET not in repr(state)
-    journal_text = repr(list(state.journal))
     app.test_client().post(
         "/oauth/token",
         data={"grant_type": "client_credentials"},
         headers=basic("cckit-demo", SECRET),
     )
+    app.test_client().get(f"/api/v1/courses?access_token={SECRET}&client_secret={SECRET}")
     journal_text = repr(list(state.journal))
     assert "basic" in journal_text
+    assert "[redacted]" in journal_text
     assert SECRET not in journal_text
 
 

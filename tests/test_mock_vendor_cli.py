@@ -171,3 +171,56 @@ def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
     finally:
         stop(process, signal.SIGTERM)
+
+
+def test_faults_command_lists_every_fault() -> None:
+    from mock_vendor.faults import FAULTS
+
+    table = CliRunner().invoke(main, ["vendor", "faults"])
+    assert table.exit_code == 0
+    lines = table.output.splitlines()
+    assert len(lines) == len(FAULTS)
+    assert any(line.startswith("corrupt_zip") and "PKG-009" in line for line in lines)
+    listed = json.loads(CliRunner().invoke(main, ["vendor", "faults", "--json"]).output)
+    assert {item["name"]: item["requirement"] for item in listed} == {
+        name: spec.requirement for name, spec in FAULTS.items()
+    }
+
+
+def test_catalog_folder_is_served(tmp_path: Path) -> None:
+    import random
+
+    import aicc
+    from mock_vendor._generate import build_course_model
+
+    folder = tmp_path / "zips"
+    folder.mkdir()
+    course = build_course_model("FOLDER-7", "From the folder", "", "2", 3, random.Random(7))
+    (folder / "one.zip").write_bytes(aicc.write_zip(course))
+    process, info = start(tmp_path, "--catalog", str(folder), "--client-secret", "s")
+    try:
+        token = requests.post(
+            info["auth_url"],
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "cckit-demo",
+                "client_secret": "s",
+            },
+            timeout=10,
+        ).json()["access_token"]
+        courses = requests.get(
+            info["course_list_url"], headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json()
+        assert [(c["ID"], c["Title"]) for c in courses] == [("FOLDER-7", "From the folder")]
+    finally:
+        out = stop(process, signal.SIGTERM)
+    assert "folder:" in out
+
+
+def test_bad_catalog_folder_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "broken.zip").write_bytes(b"nope")
+    result = CliRunner().invoke(
+        main, ["vendor", "serve", "--port", "0", "--catalog", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "broken.zip: not a zip archive" in result.output

@@ -239,3 +239,21 @@ def test_live_download_streams_large_package(live_vendor_factory: Any) -> None:
                 size += len(chunk)
             assert size == int(response.headers["Content-Length"])
             assert response.headers["ETag"] == f'"sha256-{digest.hexdigest()[:32]}"'
+
+
+@pytest.mark.parametrize("course_id", ["CRS-00002", "ADDED-1"])
+def test_rebuilt_package_follows_the_current_title(tmp_path: Path, course_id: str) -> None:
+    from aicc.validator import validate
+
+    app = mock_vendor.create_app(
+        {"COURSES": 2, "ADMIN_TOKEN": "a", "CACHE_DIR": str(tmp_path), "MAX_ASSET_BYTES": 3_000}
+    )
+    client = app.test_client()
+    admin = {"Authorization": "Bearer a"}
+    if course_id == "ADDED-1":
+        client.post("/_admin/courses", json={"ID": course_id, "Title": "First"}, headers=admin)
+    client.patch(f"/_admin/courses/{course_id}", json={"Title": "Second title"}, headers=admin)
+    record = mock_vendor.get_state(app).default_tenant.by_id[course_id]
+    assert validate(record.package.read_bytes()).courses[0].course_title != "Second title"
+    client.put(f"/_admin/courses/{course_id}/package", headers=admin)
+    assert validate(record.package.read_bytes()).courses[0].course_title == "Second title"
