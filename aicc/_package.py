@@ -502,7 +502,12 @@ def _read_zip(archive: zipfile.ZipFile, package: Package, limits: ZipLimits) -> 
     seen: set[str] = set()
     for info in infos:
         name = info.filename.replace("\\", "/")
-        if info.is_dir() or name.endswith("/"):
+        # ZipInfo.is_dir() indexes the last character, so an empty name (seen in
+        # corrupted central directories) must be caught before it is asked.
+        if not name:
+            diagnostics.append(diag("PKG010", "zip entry with an empty file name"))
+            continue
+        if name.endswith("/"):
             continue
         reason = _unsafe_reason(name)
         if reason is None and stat.S_ISLNK(info.external_attr >> 16):

@@ -1,4 +1,4 @@
-"""``cckit aicc``: validate AICC course structure files and show a course as a tree.
+"""``cckit aicc``: validate AICC course structure files, show a course, list the rules.
 
 The commands only call the :mod:`aicc` library; exit codes: 0 when no PATH has an
 error, 1 when any has, 2 for usage errors (missing or unreadable PATH, bad option).
@@ -17,6 +17,7 @@ from aicc.diagnostics import Report
 from aicc.errors import SourceError
 from aicc.model import Course
 from aicc.reader import read
+from aicc.rules import RULES
 from aicc.validator import validate as validate_source
 
 _PATH = click.Path(exists=True, dir_okay=True, file_okay=True, readable=True)
@@ -82,6 +83,40 @@ def show(path: str) -> None:
             f"\n{len(report.errors)} error(s) while reading; run `cckit aicc validate {path}`.",
             err=True,
         )
+
+
+@aicc.command(short_help="List the validator's rules.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one line per rule; json: a list of objects.",
+)
+def rules(output_format: str) -> None:
+    """List every rule: ID, default severity, whether --strict promotes it, and its title."""
+    catalogue = sorted(RULES.values(), key=lambda rule: rule.id)
+    if output_format == "json":
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": rule.id,
+                        "severity": rule.severity.value,
+                        "strict_promotes": rule.promotable,
+                        "title": rule.title,
+                        "hint": rule.hint,
+                    }
+                    for rule in catalogue
+                ],
+                indent=2,
+            )
+        )
+        return
+    for rule in catalogue:
+        strict = " (error with --strict)" if rule.promotable else ""
+        click.echo(f"{rule.id}  {rule.severity.value:<7}  {rule.title}{strict}")
 
 
 def _validate(path: str, strict: bool) -> Report:

@@ -435,7 +435,8 @@ class _Parser:
         raise LogicSyntaxError(f"expected an identifier, found {_describe(token)}", token.pos)
 
     def set_expr(self, count_token: _Token) -> Expr:
-        if not count_token.text.isdigit():
+        # isdigit() alone accepts characters such as '²' that int() refuses.
+        if not (count_token.text.isascii() and count_token.text.isdigit()):
             raise LogicSyntaxError(
                 f"set count must be a number, not {count_token.text!r}", count_token.pos
             )

@@ -24,6 +24,7 @@ Strategies:
 * :func:`course_files` / :func:`course_zips` -- the same, written by :mod:`aicc.writer`.
 * :func:`broken_courses` -- ``(files, rule_id)``: a valid course written by the writer
   with exactly one defect injected; the validator reports ``rule_id`` as an error.
+  :func:`broken_course_zips` packs the same examples as zip bytes.
 * :func:`expressions` -- logic expression ASTs over given identifiers.
 """
 
@@ -31,8 +32,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import io
 import re
 import string
+import zipfile
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -63,6 +66,7 @@ from aicc.writer import write_zip
 __all__ = [
     "DEFECT_RULES",
     "LEVELS",
+    "broken_course_zips",
     "broken_courses",
     "course_files",
     "course_zips",
@@ -1133,3 +1137,22 @@ def _broken(defect: _Defect) -> st.SearchStrategy[tuple[Files, str]]:
         return defect.inject(draw, course), defect.rule
 
     return build()
+
+
+def broken_course_zips(
+    rules: Iterable[str] | None = None,
+) -> st.SearchStrategy[tuple[bytes, str]]:
+    """The examples of :func:`broken_courses` packed as zip bytes: ``(zip, rule_id)``.
+
+    For importers that take packages rather than loose files. The files are stored at the
+    zip root with fixed timestamps.
+    """
+    return broken_courses(rules).map(lambda example: (_zip(example[0]), example[1]))
+
+
+def _zip(files: Files) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    return buffer.getvalue()

@@ -40,6 +40,10 @@ RESPONSE_HEADERS = (
     "Retry-After",
 )
 BODY_EXCERPT = 600
+#: Transient answers that are retried, and how often.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRIES = 2
+MAX_RETRY_WAIT = 5.0
 TIMEOUT = (10.0, 60.0)
 USER_AGENT = "cckit-conformance"
 
@@ -256,17 +260,28 @@ class VendorClient:
         stream: bool = False,
         allow_redirects: bool = True,
     ) -> requests.Response:
-        """Send one request through the recorded session (no authentication added)."""
-        self.requests_sent += 1
-        return self.session.request(
-            method,
-            url,
-            headers=dict(headers or {}),
-            data=data,
-            stream=stream,
-            allow_redirects=allow_redirects,
-            timeout=TIMEOUT,
-        )
+        """Send one request through the recorded session (no authentication added).
+
+        A 429, 502, 503 or 504 answer is retried (at most twice, honouring a short
+        ``Retry-After``): the contract does not forbid transient overload, and a
+        conformance verdict must not depend on it.
+        """
+        for attempt in range(RETRIES + 1):
+            self.requests_sent += 1
+            response = self.session.request(
+                method,
+                url,
+                headers=dict(headers or {}),
+                data=data,
+                stream=stream,
+                allow_redirects=allow_redirects,
+                timeout=TIMEOUT,
+            )
+            if response.status_code not in RETRY_STATUSES or attempt == RETRIES:
+                return response
+            response.close()
+            time.sleep(_retry_after(response.headers.get("Retry-After")))
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
 
     def exchange(self, response: requests.Response, body: bytes | None = None) -> Exchange:
         """Turn a response (and its request) into a redacted :class:`Exchange`.
@@ -465,6 +480,15 @@ class VendorClient:
             all_headers = {**self.auth_headers(), **(headers or {})}
             response = self.send(method, url, headers=all_headers, stream=stream)
         return response
+
+
+def _retry_after(value: str | None) -> float:
+    """Seconds to wait before a retry: ``Retry-After`` seconds, capped; 1 s otherwise."""
+    try:
+        seconds = float(value) if value is not None else 1.0
+    except ValueError:
+        seconds = 1.0  # an HTTP-date: not worth parsing for a short wait
+    return min(max(seconds, 0.0), MAX_RETRY_WAIT)
 
 
 def basic_header(user: str, password: str) -> str:

@@ -665,9 +665,11 @@ class _Run:
             self.pending_inserts.append(self._new_row(obj))
             self._outcome(vendor_id, "new", "metadata only")
             return None
+        # Only a newer LastModifiedUTC re-applies the vendor's values: an admin may have
+        # (de)activated the course locally in between (catalog.set_active).
         meta_newer = _newer(_parse_time(obj.get("LastModifiedUTC")), stored.vendor_last_modified)
         if not active:
-            if stored.is_active or meta_newer or stored.missing:
+            if meta_newer or stored.missing:
                 outcome: OutcomeKind = "deactivated" if stored.is_active else "updated"
                 self._queue_update(stored, obj)
                 self._outcome(vendor_id, outcome)
@@ -678,7 +680,7 @@ class _Run:
             stored.current_package_id is None
             or _newer(_parse_time(obj.get("PackageLastModifiedUTC")), stored.package_last_modified)
         )
-        meta_needed = meta_newer or stored.missing or not stored.is_active
+        meta_needed = meta_newer or stored.missing
         if meta_needed:
             self._queue_update(stored, obj)
         if package_needed:

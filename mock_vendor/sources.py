@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 import aicc
-from aicc.reader import read as read_aicc
 from mock_vendor import _generate
 from mock_vendor.clock import parse_instant
 from mock_vendor.errors import CatalogError
@@ -167,7 +166,7 @@ def load_folder(spec: dict[str, Any], folder: Path, state: VendorState) -> Tenan
         if not zipfile.is_zipfile(path):
             raise CatalogError(f"{path}: not a zip archive")
         try:
-            report = read_aicc(path)
+            report = aicc.read(path)
         except aicc.AiccError as exc:
             raise CatalogError(f"{path}: cannot be read: {exc}") from exc
         sidecar = _read_sidecar(path)

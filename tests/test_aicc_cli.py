@@ -16,6 +16,7 @@ from aicc.model import AssignableUnit
 from aicc.model import Block
 from aicc.model import Course
 from aicc.model import Descriptor
+from aicc.rules import RULES
 from cckit.cli import main
 
 
@@ -179,3 +180,21 @@ def test_registered_under_cckit(good: pathlib.Path) -> None:
     result = CliRunner().invoke(main, ["aicc", "validate", "--format", "json", str(good)])
     assert result.exit_code == 0
     assert json.loads(result.output)[0]["valid"] is True
+
+
+def test_rules_lists_the_catalogue() -> None:
+    code, output = _run("rules")
+    assert code == 0
+    lines = output.splitlines()
+    assert len(lines) == len(RULES)
+    assert any(re.fullmatch(r"DES001  error    .+", line) for line in lines)
+    promotable = next(rule for rule in RULES.values() if rule.promotable)
+    assert any(line.startswith(promotable.id) and "--strict" in line for line in lines)
+
+
+def test_rules_as_json() -> None:
+    code, output = _run("rules", "--format", "json")
+    assert code == 0
+    data = json.loads(output)
+    assert {entry["id"] for entry in data} == set(RULES)
+    assert set(data[0]) == {"id", "severity", "strict_promotes", "title", "hint"}

@@ -227,3 +227,9 @@ def test_arbitrary_text_parses_or_raises_logic_syntax_error(text: str) -> None:
         assert parse(str(expr)) == expr
     else:
         assert 0 <= position <= len(text)
+
+
+def test_set_count_must_be_ascii_digits() -> None:
+    # "²".isdigit() is True but int("²") raises ValueError: found by fuzzing.
+    with pytest.raises(LogicSyntaxError, match="set count"):
+        parse("²*{A1,A2}")

@@ -251,3 +251,12 @@ def test_folder_listing_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(os, "walk", walk_failing_at_root)
     with pytest.raises(SourceError, match="cannot list the folder"):
         validate(tmp_path)
+
+
+def test_entry_with_empty_name_is_reported_not_raised() -> None:
+    # A one-byte corruption of a central directory can leave an entry with no name;
+    # ZipInfo.is_dir() raises IndexError on it, which must become a diagnostic.
+    data = _zip(_files(), infos=[zipfile.ZipInfo("")])
+    report = validate(data)
+    assert "PKG999" not in {d.rule for d in report.diagnostics}
+    assert any(d.rule == "PKG010" and "empty file name" in d.message for d in report.diagnostics)

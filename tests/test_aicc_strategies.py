@@ -142,3 +142,13 @@ def test_only_strategies_imports_hypothesis() -> None:
             if any(n == "hypothesis" or n.startswith("hypothesis.") for n in names):
                 importers.append(path.name)
     assert sorted(set(importers)) == ["strategies.py"]
+
+
+@settings(max_examples=20)
+@given(strategies.broken_course_zips())
+def test_broken_course_zips_are_reported_with_their_rule(example: tuple[bytes, str]) -> None:
+    data, rule_id = example
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist()
+    report = aicc.validate(data)
+    assert rule_id in report.rules(Severity.ERROR), [d.format() for d in report.diagnostics]

@@ -222,3 +222,13 @@ def test_probes_alone_catch_faults(tmp_path: Any, fault: str, requirement: str, 
     with serve(_config(tmp_path, FAULTS=[fault]), check_problems=False) as vendor:
         result = _check(vendor, pytest_args=["-k", probe])
     assert result.status_of(requirement) == "failed", result.table()
+
+
+def test_transient_overload_is_retried_not_failed(tmp_path: Any) -> None:
+    """Transport faults are not contract violations: 429s with Retry-After are retried."""
+    config = _config(tmp_path, FAULTS=["rate_limit:2,0", "latency:20"])
+    with serve(config, check_problems=False) as vendor:
+        result = _check(vendor, strict=True)
+        statuses = [e["status"] for e in vendor.admin.journal()]
+    assert statuses.count(429) == 2
+    assert result.exit_code == 0, result.table()

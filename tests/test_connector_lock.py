@@ -1,4 +1,6 @@
-"""The per-integration sync lock on SQLite (and PostgreSQL when configured)."""
+"""The per-integration sync lock on SQLite, and on PostgreSQL when
+``CCKIT_TEST_POSTGRES_URL`` is set (e.g. ``postgresql+psycopg://user@localhost/cckit_test``;
+the tests drop and recreate the catalog tables there)."""
 
 from __future__ import annotations
 
@@ -21,9 +23,18 @@ from connector.errors import SyncLockedError
 from connector.lock import acquire
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'catalog.sqlite3'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    else:
+        url = os.environ.get("CCKIT_TEST_POSTGRES_URL", "")
+        if not url:
+            pytest.skip("set CCKIT_TEST_POSTGRES_URL to run the PostgreSQL lock tests")
+        fresh = db.create_engine(url)
+        db.metadata.drop_all(fresh)
+        fresh.dispose()
+    return Settings(home=tmp_path, database_url=url)
 
 
 @pytest.fixture

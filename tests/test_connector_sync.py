@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import threading
 import time
@@ -14,8 +15,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
+from cckit.cli import main
 from connector import catalog
 from connector import db
 from connector import integrations
@@ -241,6 +244,20 @@ def test_protected_fields_are_kept_and_subjects_only_appended(
     assert row["keywords"] == original["keywords"]
     assert row["description"] == "Vendor description"
     assert row["subjects"] == ["Safety", "Law", "Health"]
+
+
+def test_local_deactivation_holds_until_the_vendor_changes_the_course(
+    live_vendor: Any, engine: Engine, settings: Settings
+) -> None:
+    register(engine, settings, live_vendor)
+    run(engine, settings)
+    course = sorted(i for i, c in vendor_courses(live_vendor).items() if c["IsActive"])[0]
+    catalog.set_active(engine, course, False)
+    assert run(engine, settings, full=True).counts["updated"] == 0
+    assert not published(engine)[course]["is_active"]
+    live_vendor.admin.update_course(course, Title="Revised")
+    assert run(engine, settings).ok
+    assert published(engine)[course]["is_active"]
 
 
 def test_full_sync_flags_courses_the_vendor_no_longer_lists(
@@ -502,6 +519,17 @@ def test_secrets_never_in_logs_json_or_database(
     live_vendor.admin.set_fault("token_expires_after:8")
     result = run(engine, settings)
     assert result.counts["failed"] >= 1
+    # The CLI's JSON run record (`cckit sync acme --format json`), with verbose logs.
+    live_vendor.admin.update_course(first_active(live_vendor), Title="Changed for the CLI")
+    cli = CliRunner().invoke(
+        main,
+        [
+            "sync", "acme", "--format", "json", "--verbose",
+            "--home", str(settings.home), "--db", settings.database_url,
+        ],
+    )  # fmt: skip
+    assert cli.exit_code == 1, cli.output  # the corrupt package still fails
+    assert json.loads(cli.stdout)["run_id"] == result.run_id + 1
     tokens = list(get_state(live_vendor.app).tokens)
     assert len(tokens) >= 2  # re-authenticated mid-sync
     engine.dispose()  # flush the WAL so the file holds everything
@@ -509,6 +537,7 @@ def test_secrets_never_in_logs_json_or_database(
         "log": caplog.text.encode(),
         "json": json.dumps(result.to_dict()).encode(),
         "repr": repr(result).encode(),
+        "cli": cli.output.encode(),
     }
     for path in tmp_path.glob("cat.sqlite3*"):
         blobs[path.name] = path.read_bytes()
@@ -516,3 +545,30 @@ def test_secrets_never_in_logs_json_or_database(
     for secret in [live_vendor.client_secret, *tokens]:
         for where, blob in blobs.items():
             assert secret.encode() not in blob, f"secret found in {where}"
+
+
+@pytest.mark.postgres
+def test_sync_cycle_on_postgresql(live_vendor: Any, tmp_path: Path) -> None:
+    url = os.environ.get("CCKIT_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set CCKIT_TEST_POSTGRES_URL to run the sync on PostgreSQL")
+    fresh = db.create_engine(url)
+    db.metadata.drop_all(fresh)  # a clean catalog for this test
+    fresh.dispose()
+    settings = Settings(home=tmp_path / "home", database_url=url)
+    engine = db.connect(settings)
+    try:
+        register(engine, settings, live_vendor)
+        first = run(engine, settings)
+        assert first.ok, first.to_dict()
+        assert_converged(engine, live_vendor)
+        assert_consistent(engine, settings)
+        course = first_active(live_vendor)
+        live_vendor.admin.update_course(course, Title="On PostgreSQL")
+        live_vendor.admin.replace_package(course)
+        second = run(engine, settings)
+        assert second.ok
+        assert [(o.vendor_id, o.outcome) for o in second.outcomes] == [(course, "updated")]
+        assert_converged(engine, live_vendor)
+    finally:
+        engine.dispose()

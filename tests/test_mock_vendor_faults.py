@@ -444,3 +444,15 @@ def test_faults_are_switched_through_the_admin_api(live_vendor: Any) -> None:
     assert isinstance(body, list)
     journal = live_vendor.admin.journal()
     assert [e["faults"] for e in journal[-3:]] == [["server_error"], [], []]
+
+
+def test_aicc_defect_serves_a_non_zip_upload_unchanged(tmp_path: Path) -> None:
+    vendor = Vendor(tmp_path, ["aicc_defect"])
+    vendor.client.put(
+        "/_admin/courses/CRS-00003/package",
+        data=b"not a zip",
+        headers={"Authorization": "Bearer admin"},
+    )
+    response = vendor.get("/api/v1/courses/CRS-00003/package.zip", vendor.auth())
+    assert response.status_code == 200
+    assert response.data == b"not a zip"
