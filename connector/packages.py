@@ -272,7 +272,9 @@ def _download_into(
                     last_problem = "the vendor answered a Range request with the wrong range"
                     continue
                 resumed += 1
-                expected = received + _content_length(response, course_id, url)
+                expected = _range_total(response)
+                if response.headers.get("Content-Length"):
+                    expected = received + _content_length(response, course_id, url)
             elif status == 200:
                 if received:
                     log.info("course %s: vendor ignored Range; downloading again", course_id)
@@ -337,6 +339,12 @@ def _content_length(response: requests.Response, course_id: str, url: str) -> in
 def _range_start(response: requests.Response) -> int | None:
     match = _CONTENT_RANGE.match(response.headers.get("Content-Range", "").strip())
     return int(match.group(1)) if match else None
+
+
+def _range_total(response: requests.Response) -> int:
+    """The complete length from ``Content-Range`` (-1 when the vendor says ``*``)."""
+    match = _CONTENT_RANGE.match(response.headers.get("Content-Range", "").strip())
+    return int(match.group(3)) if match and match.group(3) != "*" else -1
 
 
 def _aicc_check(course_id: str, package: bytes | Path) -> dict[str, Any]:

@@ -333,6 +333,7 @@ class _Run:
         self.content_dir = settings.content_dir / integration.name
         self.stored: dict[str, _Stored] = {}
         self.needs_cleanup = False
+        self.now = db.utcnow()
         self.seen: set[str] = set()
         self.pending_updates: list[dict[str, Any]] = []
         self.pending_inserts: list[dict[str, Any]] = []
@@ -360,12 +361,13 @@ class _Run:
             self.pending_outcomes.append(item)
             if outcome == "failed":
                 log.warning("%s: course %s failed: %s", self.integration.name, vendor_id, reason)
-        self._emit(
-            SyncEvent(
-                "course", self.integration.name, vendor_id=vendor_id, outcome=outcome,
-                reason=reason,
-            )
-        )  # fmt: skip
+        if self.progress is not None:  # one event per course: skip building it unheard
+            self._emit(
+                SyncEvent(
+                    "course", self.integration.name, vendor_id=vendor_id, outcome=outcome,
+                    reason=reason,
+                )
+            )  # fmt: skip
 
     def _count_request(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.requests += 1
@@ -624,6 +626,7 @@ class _Run:
                             courses=len(page.records),
                         )
                     )  # fmt: skip
+                    self.now = db.utcnow()  # one timestamp per page for its metadata rows
                     self._load_page([r.vendor_id for r in page.records if r.vendor_id and r.ok])
                     for record in page.records:
                         job = self._classify(record)
@@ -710,8 +713,8 @@ class _Run:
             "vendor_last_modified": _parse_time(obj.get("LastModifiedUTC")),
             "missing_from_vendor": False,
             "missing_since": None,
-            "raw": dict(obj),
-            "updated_at": db.utcnow(),
+            "raw": obj,  # freshly parsed JSON, owned by this run: no copy needed
+            "updated_at": self.now,
         }
         if stored is not None:
             for name in stored.protected:
