@@ -810,6 +810,7 @@ class _Run:
             done = {f for f in in_flight if f.done()}
         else:
             done, _ = cf.wait(list(in_flight), return_when=mode)
+        ready: list[tuple[_Job, PackageVersion]] = []
         for future in done:
             job = in_flight.pop(future)
             try:
@@ -834,54 +835,70 @@ class _Run:
                     size=version.size,
                 )
             )  # fmt: skip
-            self._switch(job, version)
-            self._outcome(job.vendor_id, job.outcome)
+            ready.append((job, version))
+        if ready:
+            self._switch(ready)
+            for job, _version in ready:
+                self._outcome(job.vendor_id, job.outcome)
 
-    def _switch(self, job: _Job, version: PackageVersion) -> None:
-        """Publish a downloaded version in one transaction."""
+    def _switch(self, ready: list[tuple[_Job, PackageVersion]]) -> None:
+        """Publish downloaded versions; each course's switch is atomic.
+
+        All of them share one transaction: fewer commits (and fewer waits of the main
+        thread for the GIL held by busy download workers) than one per course.
+        """
         now = db.utcnow()
         with self.engine.begin() as conn:
             # Pending metadata first, so this course's batched update cannot later
             # overwrite what we set here.
             self._write_pending(conn)
-            if job.stored is None:
-                course_id = conn.execute(
-                    sa.insert(db.courses).values(self._new_row(job.obj)).returning(db.courses.c.id)
-                ).scalar_one()
-            else:
-                course_id = job.stored.id
-            pv = db.package_versions
-            existing = conn.execute(
-                sa.select(pv.c.id).where(pv.c.course_id == course_id, pv.c.sha256 == version.sha256)
-            ).scalar()
-            if existing is None:
-                version_id = conn.execute(
-                    sa.insert(pv)
-                    .values(
-                        course_id=course_id,
-                        sha256=version.sha256,
-                        size=version.size,
-                        stored_path=str(version.stored_path),
-                        aicc_summary=version.aicc_summary,
-                        package_last_modified=version.package_last_modified,
-                        downloaded_at=now,
-                    )
-                    .returning(pv.c.id)
-                ).scalar_one()
-            else:
-                version_id = existing
-            conn.execute(
-                sa.update(db.courses)
-                .where(db.courses.c.id == course_id)
+            switched = [(job, version, self._switch_one(conn, job, version, now))
+                        for job, version in ready]  # fmt: skip
+        for job, version, version_id in switched:
+            if job.stored is not None:
+                job.stored.current_package_id = version_id
+                job.stored.package_last_modified = version.package_last_modified
+
+    def _switch_one(
+        self, conn: Connection, job: _Job, version: PackageVersion, now: dt.datetime
+    ) -> int:
+        """Record one version and make it the course's current one; returns its ID."""
+        if job.stored is None:
+            course_id = conn.execute(
+                sa.insert(db.courses).values(self._new_row(job.obj)).returning(db.courses.c.id)
+            ).scalar_one()
+        else:
+            course_id = job.stored.id
+        pv = db.package_versions
+        existing = conn.execute(
+            sa.select(pv.c.id).where(pv.c.course_id == course_id, pv.c.sha256 == version.sha256)
+        ).scalar()
+        if existing is None:
+            version_id = conn.execute(
+                sa.insert(pv)
                 .values(
-                    current_package_id=version_id,
-                    vendor_package_last_modified=version.package_last_modified,
-                    updated_at=now,
+                    course_id=course_id,
+                    sha256=version.sha256,
+                    size=version.size,
+                    stored_path=str(version.stored_path),
+                    aicc_summary=version.aicc_summary,
+                    package_last_modified=version.package_last_modified,
+                    downloaded_at=now,
                 )
+                .returning(pv.c.id)
+            ).scalar_one()
+        else:
+            version_id = existing
+        conn.execute(
+            sa.update(db.courses)
+            .where(db.courses.c.id == course_id)
+            .values(
+                current_package_id=version_id,
+                vendor_package_last_modified=version.package_last_modified,
+                updated_at=now,
             )
-        if job.stored is not None:
-            job.stored.current_package_id = version_id
-            job.stored.package_last_modified = version.package_last_modified
+        )
+        return int(version_id)
 
     # -- full list ------------------------------------------------------------------------
 
