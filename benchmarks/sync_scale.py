@@ -322,21 +322,30 @@ def raw_downloads(info: dict[str, Any], workers: int, work: Path) -> tuple[float
 def bench_packages(args: argparse.Namespace, work: Path, base: bytes) -> dict[str, Any]:
     folder = sized_catalog(work, "pkg-catalog", base, args.package_mb * MB, args.packages)
     out: dict[str, Any] = {"packages": args.packages, "package_mb": args.package_mb}
+    raw_times: list[float] = []
+    sync_times: list[float] = []
     with vendor({"CATALOG": str(folder), "PAGE_SIZE": 100, "CACHE_DIR": str(work / "c2")}) as info:
-        raw_s, raw_bytes = raw_downloads(info, args.workers, work)
-        home = work / "pkg-home"
-        settings = Settings(home=home, database_url=f"sqlite:///{home / 'catalog.sqlite3'}")
-        engine = db.connect(settings)
-        register(engine, settings, info)
-        options = SyncOptions(workers=args.workers, backoff_factor=0.0, timeout=120.0)
-        started = time.perf_counter()
-        result = sync(
-            engine, settings, integrations.get(engine, settings, "bench"), options=options
-        )
-        sync_s = time.perf_counter() - started
-        engine.dispose()
-    shutil.rmtree(home / "content", ignore_errors=True)
+        # Alternating rounds, best of each: the machine's disk and CPUs are shared.
+        for round_ in range(args.repeat):
+            raw_s, raw_bytes = raw_downloads(info, args.workers, work)
+            raw_times.append(raw_s)
+            home = work / f"pkg-home-{round_}"
+            settings = Settings(home=home, database_url=f"sqlite:///{home / 'catalog.sqlite3'}")
+            engine = db.connect(settings)
+            register(engine, settings, info)
+            options = SyncOptions(workers=args.workers, backoff_factor=0.0, timeout=120.0)
+            started = time.perf_counter()
+            result = sync(
+                engine, settings, integrations.get(engine, settings, "bench"), options=options
+            )
+            sync_times.append(time.perf_counter() - started)
+            engine.dispose()
+            shutil.rmtree(home, ignore_errors=True)
+    raw_s, sync_s = min(raw_times), min(sync_times)
     out.update(
+        rounds=args.repeat,
+        raw_times_s=[round(t, 3) for t in raw_times],
+        sync_times_s=[round(t, 3) for t in sync_times],
         workers=args.workers,
         raw_s=round(raw_s, 3),
         raw_mb=round(raw_bytes / MB, 1),
@@ -388,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-mb", type=int, default=50)
     parser.add_argument("--rss-packages", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=2, help="rounds of the package test")
     parser.add_argument("--quick", action="store_true", help="reduced sizes (smoke run)")
     parser.add_argument("--skip", action="append", default=[], choices=["meta", "pkg", "rss"])
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -418,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"[3] {pkg['packages']} packages of {pkg['package_mb']} MB, {pkg['workers']} "
                 f"workers: sync {pkg['sync_s']:.2f} s ({pkg['sync_mb_per_s']} MB/s) vs raw "
                 f"{pkg['raw_s']:.2f} s ({pkg['raw_mb_per_s']} MB/s) -> throughput ratio "
-                f"{pkg['throughput_ratio']:.2f} (target >= 0.8)"
+                f"{pkg['throughput_ratio']:.2f} (target >= 0.8; best of {pkg['rounds']})"
             )
         if "rss" not in args.skip:
             rss = figures["rss"] = bench_rss(args, work, base)

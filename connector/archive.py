@@ -223,33 +223,42 @@ def _extract_into(path: ZipSource, dest: Path, limits: ArchiveLimits) -> None:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             _check_infos(infos, limits)
+            # The temporary folder is new and holds nothing we did not write, and every
+            # name passed _check_name (relative, no "..", no backslash, no link entries),
+            # so plain joins stay inside it: no per-entry resolve() (each is a string of
+            # lstat calls, and each system call is a trip through the GIL).
+            made: set[Path] = {dest}
             for info in infos:
-                _extract_member(zf, info, dest)
+                _extract_member(zf, info, dest, made)
     except UnsafeArchiveError:
         raise
     except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, ValueError) as exc:
         raise _unsafe("", f"corrupt zip data ({exc})") from None
 
 
-def _extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path) -> None:
+def _extract_member(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, made: set[Path]
+) -> None:
     out = dest.joinpath(*PurePosixPath(info.filename).parts)
-    # Belt and braces: the name checks above already exclude every escape.
-    if not out.resolve().is_relative_to(dest.resolve()):
-        raise _unsafe(info.filename, "resolves outside the target folder")
     if info.is_dir():
-        out.mkdir(parents=True, exist_ok=True)
+        if out not in made:
+            out.mkdir(parents=True, exist_ok=True)
+            made.add(out)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.parent not in made:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        made.add(out.parent)
     written = 0
     try:
-        with zf.open(info) as source, open(out, "xb") as sink:
-            while chunk := source.read(_CHUNK):
-                written += len(chunk)
-                if written > info.file_size:
-                    raise _unsafe(info.filename, "more data than its declared size")
-                sink.write(chunk)
+        # O_EXCL: a second entry of the same name can never overwrite the first.
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
         raise _unsafe(info.filename, "written twice") from None
+    with zf.open(info) as source, os.fdopen(fd, "wb") as sink:
+        while chunk := source.read(_CHUNK):
+            written += len(chunk)
+            if written > info.file_size:
+                raise _unsafe(info.filename, "more data than its declared size")
+            sink.write(chunk)
     if written != info.file_size:
         raise _unsafe(info.filename, f"{written} bytes, but {info.file_size} declared")
-    os.chmod(out, 0o644)

@@ -116,8 +116,16 @@ class SyncLock:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        with self.engine.begin() as conn:
-            conn.execute(sa.delete(db.sync_locks).where(self._mine()))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.delete(db.sync_locks).where(self._mine()))
+        except SQLAlchemyError as exc:
+            # Never mask the run's own error; the row goes stale and is taken over.
+            log.warning(
+                "could not release the sync lock of integration %d: %s",
+                self.integration_id,
+                type(exc).__name__,
+            )
 
     def __enter__(self) -> SyncLock:
         return self

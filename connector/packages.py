@@ -47,6 +47,7 @@ __all__ = [
     "PackageVersion",
     "download",
     "fetch_package",
+    "unpack",
 ]
 
 log = logging.getLogger(__name__)
@@ -419,6 +420,41 @@ def fetch_package(
         attempts=attempts,
         spool_bytes=spool_bytes,
     )
+    return unpack(
+        got,
+        course_dir,
+        course_id=course_id,
+        package_last_modified=package_last_modified,
+        limits=limits,
+        validate=validate,
+    )
+
+
+def unpack(
+    got: Download,
+    course_dir: Path,
+    *,
+    course_id: str,
+    package_last_modified: dt.datetime | None = None,
+    limits: archive.ArchiveLimits | None = None,
+    validate: Callable[[str, bytes | Path], dict[str, Any]] = _aicc_check,
+) -> PackageVersion:
+    """Check, validate and extract a downloaded package (the second half of a fetch).
+
+    Args:
+        got: the download (discarded at the end, whatever happens).
+        course_dir: ``content/<integration>/<course>``.
+        course_id: the vendor's course ``ID``.
+        package_last_modified: the list's ``PackageLastModifiedUTC``.
+        limits: zip caps (default :class:`connector.archive.ArchiveLimits`).
+        validate: see :func:`fetch_package`.
+
+    Returns:
+        The extracted version; nothing refers to it until the caller records it.
+
+    Raises:
+        PackageError: zip safety or AICC failure; nothing new is left in ``course_dir``.
+    """
     try:
         final = course_dir / got.sha256
         try:

@@ -7,8 +7,9 @@
    are closed as failed, and their orphaned temporary or unreferenced content folders
    are removed.
 2. Decide the list request: a *full* list (no ``If-Modified-Since``) on request, on the
-   first run and every ``full_every_days``; otherwise ``If-Modified-Since`` = start of the
-   last *successful* run minus ``ims_margin`` (clock skew, vendor write latency).
+   first run, every ``full_every_days`` and while active courses still lack a package
+   (after a metadata-only run); otherwise ``If-Modified-Since`` = start of the last
+   *successful* run minus ``ims_margin`` (clock skew, vendor write latency).
 3. Read the list page by page (:class:`connector.client.VendorClient`); each course is
    classified against the catalog:
 
@@ -16,9 +17,11 @@
    - *updated*: ``LastModifiedUTC`` newer (metadata), ``PackageLastModifiedUTC`` newer or
      no current package (package), or back after being flagged missing;
    - *deactivated*: ``IsActive`` false for a course we hold as active (content is kept);
-   - *unchanged*: nothing newer: no write at all;
+   - *unchanged*: nothing newer: no write at all (a course an admin (de)activated
+     locally keeps that state until the vendor changes it or a full list re-applies it);
    - *failed*: a bad course object, or its package could not be fetched or is invalid.
 
+   Bad objects (JSON path + message, requirement IDs) and repeated IDs fail alone.
    Metadata writes are batched (``batch_size`` rows per statement); protected fields
    (Title, Description, Keywords, Localization, per course) are never overwritten and
    Subjects are only appended.
@@ -60,6 +63,7 @@ from sqlalchemy.engine import Engine
 from connector import archive
 from connector import db
 from connector import lock as locking
+from connector import packages
 from connector.auth import make_auth
 from connector.client import CourseRecord
 from connector.client import VendorClient
@@ -72,7 +76,6 @@ from connector.integrations import Integration
 from connector.packages import DEFAULT_SPOOL_BYTES
 from connector.packages import AiccPackageError
 from connector.packages import PackageVersion
-from connector.packages import fetch_package
 
 __all__ = [
     "CourseOutcome",
@@ -612,6 +615,8 @@ class _Run:
             session=session,
         )
         client = VendorClient(session, integration.provider_url)
+        # One pool does the whole fetch of a package (download, checks, extraction): a
+        # separate extraction pool was measured slower, the work being CPU-bound.
         pool = cf.ThreadPoolExecutor(
             max_workers=max(1, options.workers), thread_name_prefix="cckit-download"
         )
@@ -668,11 +673,13 @@ class _Run:
             self.pending_inserts.append(self._new_row(obj))
             self._outcome(vendor_id, "new", "metadata only")
             return None
-        # Only a newer LastModifiedUTC re-applies the vendor's values: an admin may have
-        # (de)activated the course locally in between (catalog.set_active).
+        # An admin may have (de)activated the course locally (catalog.set_active): that
+        # holds until the vendor changes the course (newer LastModifiedUTC) or a full
+        # list re-applies the vendor's whole catalog.
         meta_newer = _newer(_parse_time(obj.get("LastModifiedUTC")), stored.vendor_last_modified)
+        overridden = self.result.full and stored.is_active != active
         if not active:
-            if meta_newer or stored.missing:
+            if meta_newer or stored.missing or overridden:
                 outcome: OutcomeKind = "deactivated" if stored.is_active else "updated"
                 self._queue_update(stored, obj)
                 self._outcome(vendor_id, outcome)
@@ -683,7 +690,7 @@ class _Run:
             stored.current_package_id is None
             or _newer(_parse_time(obj.get("PackageLastModifiedUTC")), stored.package_last_modified)
         )
-        meta_needed = meta_newer or stored.missing
+        meta_needed = meta_newer or stored.missing or overridden
         if meta_needed:
             self._queue_update(stored, obj)
         if package_needed:
@@ -789,8 +796,9 @@ class _Run:
     # -- packages -------------------------------------------------------------------------
 
     def _fetch(self, session: requests.Session, job: _Job) -> PackageVersion:
+        """Download, check and extract one package (runs in a download worker)."""
         obj = job.obj
-        return fetch_package(
+        return packages.fetch_package(
             session,
             obj["DownloadPackageUrl"],
             self.content_dir / job.vendor_id,

@@ -197,3 +197,58 @@ def test_validate_course_never_raises_and_ids_follow_the_pattern(vendor_id: str)
     assert record.ok == bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,49}", vendor_id))
     if not record.ok:
         assert record.rule_ids == ("COURSE-002",)
+
+
+_tricky = st.one_of(
+    st.sampled_from(
+        [
+            "2026-11-26T10:00:00Z",
+            "2026-11-26T10:00:00.5Z",
+            "2026-02-30T10:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-26T24:00:00Z",
+            "2026-11-26T10:00:60Z",
+            "2026-11-26 10:00:00",
+            "2026-11-26T10:00:00+00:00",
+            "https://cdn.example/a b.zip",
+            "https://cdn.example/p.zip",
+            "https:///p.zip",
+            "http://[::1]/p.zip",
+            "ftp://cdn.example/p.zip",
+            "en-US",
+            "EN-us",
+            "00:45:00",
+            "100:00:00",
+            "1:00:00",
+            "",
+            " ",
+            "A" * 51,
+        ]
+    ),
+    st.integers(),
+    st.booleans(),
+    st.none(),
+    st.lists(st.sampled_from(["en-US", "de", "x"]), max_size=3),
+)
+_fields = st.sampled_from(
+    [
+        "ID", "Title", "Description", "CourseType", "IsActive", "LastModifiedUTC",
+        "PackageLastModifiedUTC", "DownloadPackageUrl", "Languages", "Duration", "Thumbnail",
+        "Subjects", "Keywords", "Version",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=60)
+@given(st.dictionaries(_fields, _tricky, max_size=4))
+def test_fast_schema_check_never_accepts_what_jsonschema_rejects(changes: dict[str, Any]) -> None:
+    from connector.client import _fast_course_check
+    from connector.client import course_validator
+
+    fast = _fast_course_check()
+    if fast is None:
+        pytest.skip("jsonschema_rs is not installed")
+    obj = course("P1", DownloadPackageUrl="https://cdn.example/p.zip")
+    obj.update(changes)
+    if fast(obj):
+        assert course_validator().is_valid(obj), obj

@@ -251,13 +251,26 @@ def test_local_deactivation_holds_until_the_vendor_changes_the_course(
 ) -> None:
     register(engine, settings, live_vendor)
     run(engine, settings)
-    course = sorted(i for i, c in vendor_courses(live_vendor).items() if c["IsActive"])[0]
-    catalog.set_active(engine, course, False)
-    assert run(engine, settings, full=True).counts["updated"] == 0
-    assert not published(engine)[course]["is_active"]
-    live_vendor.admin.update_course(course, Title="Revised")
-    assert run(engine, settings).ok
-    assert published(engine)[course]["is_active"]
+    first, second = sorted(i for i, c in vendor_courses(live_vendor).items() if c["IsActive"])[:2]
+    catalog.set_active(engine, first, False)
+    catalog.set_active(engine, second, False)
+    live_vendor.admin.update_course(second, Title="Revised")
+    live_vendor.admin.update_course(first, Description="Lists it again, unchanged state")
+    live_vendor.admin.clear_journal()
+    # Incremental: the vendor changed both, so both get the vendor's IsActive again ...
+    result = run(engine, settings)
+    assert {o.vendor_id: o.outcome for o in result.outcomes} == {
+        first: "updated",
+        second: "updated",
+    }
+    assert published(engine)[second]["is_active"]
+    # ... while an unchanged course stays deactivated until a full list re-applies it.
+    catalog.set_active(engine, second, False)
+    assert run(engine, settings).outcomes == []
+    assert not published(engine)[second]["is_active"]
+    full = run(engine, settings, full=True)
+    assert [(o.vendor_id, o.outcome) for o in full.outcomes] == [(second, "updated")]
+    assert published(engine)[second]["is_active"]
 
 
 def test_full_sync_flags_courses_the_vendor_no_longer_lists(
