@@ -1,7 +1,8 @@
 """Authentication: the OAuth 2.0 token endpoint and the credential checks of other calls.
 
 ``POST /oauth/token`` implements the client credentials grant (RFC 6749 section 4.4)
-with HTTP Basic or form-field client authentication. :func:`authenticate` checks the
+with HTTP Basic or form-field client authentication (the latter a SHOULD, AUTH-003,
+switched off by the ``FORM_CLIENT_AUTH`` config key). :func:`authenticate` checks the
 credentials of list and package calls in both auth modes.
 """
 
@@ -98,6 +99,16 @@ def token() -> flask.Response:
                 400, "invalid_request", "Use one client authentication method, not two."
             )
     elif "client_id" in form or "client_secret" in form:
+        if not state.features["FORM_CLIENT_AUTH"]:
+            # RFC 6749 section 5.2: an unsupported client authentication method is
+            # invalid_client; the challenge names the method that is supported.
+            raise OAuthError(
+                401,
+                "invalid_client",
+                "This vendor accepts client credentials only through HTTP Basic, not in "
+                "the client_id/client_secret form fields.",
+                {"WWW-Authenticate": f'Basic realm="{REALM}"'},
+            )
         credentials = (form.get("client_id", ""), form.get("client_secret", ""))
     else:
         credentials = None

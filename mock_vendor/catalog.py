@@ -105,7 +105,8 @@ def package_url(state: VendorState, course_id: str, base: str | None = None) -> 
 
 def _matches(state: VendorState, record: CourseRecord, ims: datetime | None) -> bool:
     if ims is None:
-        return record.is_active
+        # LIST-007: every active course; inactive ones only when LIST_INACTIVE says so.
+        return record.is_active or state.features["LIST_INACTIVE"]
     if record.changed_at <= ims:
         return False
     if not record.is_active and state.faults.get("drop_deactivations", "list", record.course_id):

@@ -87,6 +87,37 @@ def vendor() -> None:
     "--threads", default=16, show_default=True, type=click.IntRange(1), help="Worker threads."
 )
 @click.option(
+    "--list-inactive/--no-list-inactive",
+    default=None,
+    help="The list without If-Modified-Since holds inactive courses too [default: off].",
+)
+@click.option(
+    "--etag/--no-etag",
+    default=None,
+    help="ETag, If-None-Match and If-Range on packages (PKG-005) [default: on].",
+)
+@click.option(
+    "--last-modified/--no-last-modified",
+    default=None,
+    help="Last-Modified on packages (PKG-006) [default: on].",
+)
+@click.option(
+    "--head/--no-head",
+    default=None,
+    help="HEAD on packages; off answers 405 (PKG-007) [default: on].",
+)
+@click.option(
+    "--range/--no-range",
+    "range_support",
+    default=None,
+    help="Byte Range requests on packages (PKG-008) [default: on].",
+)
+@click.option(
+    "--form-client-auth/--no-form-client-auth",
+    default=None,
+    help="client_id/client_secret form fields on the token endpoint (AUTH-003) [default: on].",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -109,6 +140,12 @@ def serve(
     clock_start: str | None,
     prebuild: bool,
     threads: int,
+    list_inactive: bool | None,
+    etag: bool | None,
+    last_modified: bool | None,
+    head: bool | None,
+    range_support: bool | None,
+    form_client_auth: bool | None,
     config_file: Path | None,
 ) -> None:
     """Serve the mock vendor (waitress, threaded) until SIGINT/SIGTERM.
@@ -135,6 +172,12 @@ def serve(
         "ADMIN_TOKEN": admin_token,
         "CACHE_DIR": str(cache_dir) if cache_dir else None,
         "CLOCK_START": clock_start,
+        "LIST_INACTIVE": list_inactive,
+        "ETAG": etag,
+        "LAST_MODIFIED_HEADER": last_modified,
+        "HEAD_SUPPORT": head,
+        "RANGE_SUPPORT": range_support,
+        "FORM_CLIENT_AUTH": form_client_auth,
     }
     config.update({key: value for key, value in options.items() if value is not None})
     if faults:
@@ -187,6 +230,11 @@ def serve(
             f"  client {item['client_id']}: {item['catalog']} "
             f"({item['active']} of {item['courses']} active)"
         )
+    off = [key for key, on in summary["features"].items() if not on and key != "LIST_INACTIVE"]
+    if off:
+        click.echo(f"  SHOULD features off: {', '.join(off)}")
+    if summary["features"]["LIST_INACTIVE"]:
+        click.echo("  the full list holds inactive courses too")
     for fault in summary["faults"]:
         click.echo(f"  fault on: {fault['name']} ({fault['requirement']})")
     if host not in _LOOPBACK:

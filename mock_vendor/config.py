@@ -47,4 +47,32 @@ DEFAULTS: dict[str, Any] = {
     "VALIDATE_RESPONSES": False,
     # Base URL used in DownloadPackageUrl (None: the URL the request came in on).
     "PUBLIC_BASE_URL": None,
+    # The list without If-Modified-Since holds inactive courses too (LIST-007 allows it).
+    # Off, it holds only active ones; on, a client can see deactivations in the full list
+    # (the conformance suite needs that to catch the drop_deactivations fault, LIST-006).
+    "LIST_INACTIVE": False,
+    # SHOULD features of the contract, each on by default. Switch them off to play a
+    # vendor that implements only the MUST rules (it must still pass the conformance
+    # suite, with warnings).
+    # ETag on packages, If-None-Match (304) and If-Range (PKG-005).
+    "ETAG": True,
+    # Last-Modified on packages (PKG-006).
+    "LAST_MODIFIED_HEADER": True,
+    # HEAD on packages; off, HEAD gets 405 with Allow: GET (PKG-007).
+    "HEAD_SUPPORT": True,
+    # Byte Range requests on packages (206/416); off, Range is ignored (PKG-008).
+    "RANGE_SUPPORT": True,
+    # client_id/client_secret form fields on the token endpoint; off, only HTTP Basic
+    # client authentication is accepted (AUTH-003).
+    "FORM_CLIENT_AUTH": True,
 }
+
+#: The boolean feature switches among :data:`DEFAULTS` (validated as booleans).
+FEATURE_KEYS: tuple[str, ...] = (
+    "LIST_INACTIVE",
+    "ETAG",
+    "LAST_MODIFIED_HEADER",
+    "HEAD_SUPPORT",
+    "RANGE_SUPPORT",
+    "FORM_CLIENT_AUTH",
+)

@@ -5,6 +5,12 @@ course's PackageLastModifiedUTC) and ``Accept-Ranges: bytes``. One byte range is
 with ``206``; an unsatisfiable or malformed ``bytes=`` range gets ``416``; several ranges
 are answered with the whole body (RFC 9110 lets a server ignore them). ``If-None-Match``
 gets ``304`` and ``If-Range`` is honoured.
+
+Each of these SHOULD features (contract section 4) can be switched off with a config key
+to play a vendor that implements only the MUST rules: ``ETAG`` (ETag, If-None-Match and
+If-Range; PKG-005), ``LAST_MODIFIED_HEADER`` (PKG-006), ``HEAD_SUPPORT`` (off: HEAD gets
+405; PKG-007) and ``RANGE_SUPPORT`` (off: Range is ignored, ``Accept-Ranges: none``;
+PKG-008).
 """
 
 from __future__ import annotations
@@ -146,8 +152,17 @@ def _lookup(course_id: str) -> CourseRecord:
 @bp.route("/api/v1/courses/<course_id>/package.zip", methods=["GET", "HEAD"])
 def package(course_id: str) -> flask.Response:
     """Serve a course package (contract section 4)."""
-    record = _lookup(course_id)
     state = get_state()
+    features = state.features
+    if flask.request.method == "HEAD" and not features["HEAD_SUPPORT"]:
+        # Like a server whose route knows only GET: refused before anything is looked up.
+        raise APIError(
+            405,
+            "method_not_allowed",
+            "This vendor answers package downloads to GET only (HEAD_SUPPORT is off).",
+            {"Allow": "GET"},
+        )
+    record = _lookup(course_id)
     try:
         info = record.package.info()
     except OSError as exc:
@@ -184,20 +199,28 @@ def package(course_id: str) -> flask.Response:
         size = len(data)
         etag = f'"sha256-{hashlib.sha256(data).hexdigest()[:32]}"'
 
-    headers = {
-        "ETag": etag,
-        "Last-Modified": http_date(record.package_last_modified),
-        "Accept-Ranges": "bytes",
-        "Cache-Control": "private, no-cache",
-    }
+    headers = {"Cache-Control": "private, no-cache"}
+    if features["ETAG"]:
+        headers["ETag"] = etag
+    if features["LAST_MODIFIED_HEADER"]:
+        headers["Last-Modified"] = http_date(record.package_last_modified)
+    # RFC 9110 14.3: "none" tells a client not to try ranges.
+    headers["Accept-Ranges"] = "bytes" if features["RANGE_SUPPORT"] else "none"
     if_none_match = flask.request.headers.get("If-None-Match")
-    if if_none_match and parse_etags(if_none_match).contains_weak(etag.strip('"')):
+    if (
+        features["ETAG"]
+        and if_none_match
+        and parse_etags(if_none_match).contains_weak(etag.strip('"'))
+    ):
         return flask.Response(status=304, headers=headers)
 
     status, start, length = 200, 0, size
-    range_header = flask.request.headers.get("Range")
+    range_header = flask.request.headers.get("Range") if features["RANGE_SUPPORT"] else None
     if_range = flask.request.headers.get("If-Range")
-    use_range = range_header is not None and (if_range is None or if_range.strip() == etag)
+    # Without ETags no If-Range validator can match: the whole body is sent (RFC 9110 13.1.5).
+    use_range = range_header is not None and (
+        if_range is None or (features["ETAG"] and if_range.strip() == etag)
+    )
     if use_range and faults["no_range"]:
         note_fault("no_range")
         use_range = False

@@ -28,6 +28,7 @@ import platformdirs
 from mock_vendor.clock import MockClock
 from mock_vendor.clock import format_instant
 from mock_vendor.clock import parse_instant
+from mock_vendor.config import FEATURE_KEYS
 from mock_vendor.errors import ConfigError
 from mock_vendor.faults import FaultSet
 from mock_vendor.faults import make_fault
@@ -271,6 +272,8 @@ class VendorState:
         self.cache_dir = Path(config["CACHE_DIR"]) if config["CACHE_DIR"] else default_cache_dir()
         self.admin_token: str = config["ADMIN_TOKEN"] or secrets.token_urlsafe(24)
         self.admin_token_generated = not config["ADMIN_TOKEN"]
+        #: The feature switches (``LIST_INACTIVE`` and the SHOULD features), by key.
+        self.features: dict[str, bool] = {key: _flag(config, key) for key in FEATURE_KEYS}
         self.tenant_specs = _tenant_specs(config)
         self.journal: deque[dict[str, Any]] = deque(maxlen=_positive_int(config, "JOURNAL_SIZE"))
         self.problems: list[str] = []
@@ -366,6 +369,7 @@ class VendorState:
                 "clock_frozen": self.clock.frozen,
                 "page_size": self.page_size,
                 "token_ttl": self.token_ttl,
+                "features": dict(self.features),
                 "tenants": [
                     {
                         "client_id": t.client_id,
@@ -391,6 +395,13 @@ def _positive_int(config: Mapping[str, Any], key: str) -> int:
     if number < 1:
         raise ConfigError(f"{key}: {number} must be at least 1")
     return number
+
+
+def _flag(config: Mapping[str, Any], key: str) -> bool:
+    value = config[key]
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: {value!r} is not a boolean (true or false)")
+    return value
 
 
 def _tenant_specs(config: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -7,8 +7,6 @@ rules.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,17 +14,23 @@ import pytest
 
 import conformance
 from conformance import ConformanceResult
-from mock_vendor import create_app
 from mock_vendor.faults import FAULTS
 from mock_vendor.testing import LiveVendor
 from mock_vendor.testing import serve
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
-#: Faults that a read-only client cannot observe, with the reason (reported to the lead).
-UNOBSERVABLE = {
-    "drop_deactivations": "the mock's full list holds only active courses, so a vendor that "
-    "also hides deactivations under If-Modified-Since never shows an inactive course",
+#: Mock config that makes a fault observable to a read-only client. A vendor that hides
+#: deactivations under If-Modified-Since shows them nowhere unless its full list holds
+#: inactive courses (the contract allows it): then the suite knows what to look for.
+OBSERVABLE_WITH: dict[str, dict[str, Any]] = {"drop_deactivations": {"LIST_INACTIVE": True}}
+#: The SHOULD features of the mock, all off: a vendor that implements only the MUST rules.
+MUST_ONLY: dict[str, Any] = {
+    "ETAG": False,  # PKG-005
+    "LAST_MODIFIED_HEADER": False,  # PKG-006
+    "HEAD_SUPPORT": False,  # PKG-007
+    "RANGE_SUPPORT": False,  # PKG-008
+    "FORM_CLIENT_AUTH": False,  # AUTH-003
 }
 VIOLATING = sorted(name for name, spec in FAULTS.items() if spec.requirement != "transport")
 SHOULD_FAULTS = {"invalid_client_400", "no_range", "title_mismatch"}
@@ -91,26 +95,35 @@ def test_clean_mock_passes(tmp_path: Any, auth_mode: str, courses: int, page_siz
 @pytest.mark.parametrize("fault", VIOLATING)
 def test_every_fault_fails_its_requirement(tmp_path: Any, fault: str) -> None:
     requirement = FAULTS[fault].requirement
-    with serve(_config(tmp_path, FAULTS=[fault]), check_problems=False) as vendor:
-        if fault in UNOBSERVABLE:
+    config = _config(tmp_path, FAULTS=[fault], **OBSERVABLE_WITH.get(fault, {}))
+    with serve(config, check_problems=False) as vendor:
+        if fault in OBSERVABLE_WITH:
             vendor.admin.deactivate_course(vendor.admin.courses()[0]["ID"])
         result = _check(vendor, strict=True)
-    if fault in UNOBSERVABLE:
-        # Honest about the limit: not checked, never a false "passed".
-        assert result.status_of(requirement) == "skipped", result.table()
-        return
     assert requirement in _statuses(result, "failed"), result.table()
     assert result.exit_code == 1
 
 
-def test_deactivation_is_checked_when_visible(tmp_path: Any) -> None:
-    """LIST-006 is checked (and passes) once the catalog has a deactivated course."""
-    with serve(_config(tmp_path)) as vendor:
+def test_hidden_deactivations_are_skipped_not_passed(tmp_path: Any) -> None:
+    """Without inactive courses in the full list, drop_deactivations leaves nothing to see:
+    the suite says LIST-006 was not checked, never a false "passed"."""
+    with serve(_config(tmp_path, FAULTS=["drop_deactivations"]), check_problems=False) as vendor:
         vendor.admin.deactivate_course(vendor.admin.courses()[0]["ID"])
-        result = _check(vendor)
-    # The mock's full list leaves inactive courses out; the old If-Modified-Since list
-    # shows them, and LIST-006 checks them against a later instant.
+        result = _check(vendor, strict=True)
+    assert result.status_of("LIST-006") == "skipped", result.table()
+
+
+@pytest.mark.parametrize("list_inactive", [False, True], ids=["active-only", "with-inactive"])
+def test_deactivation_is_checked_when_visible(tmp_path: Any, list_inactive: bool) -> None:
+    """LIST-006 is checked (and passes) once the catalog has a deactivated course, whether
+    the full list shows it (LIST_INACTIVE) or only the If-Modified-Since list does."""
+    with serve(_config(tmp_path, LIST_INACTIVE=list_inactive)) as vendor:
+        vendor.admin.deactivate_course(vendor.admin.courses()[0]["ID"])
+        result = _check(vendor, strict=True)
     assert result.status_of("LIST-006") == "passed", result.table()
+    # Inactive courses in the full list are allowed (LIST-007): nothing else fails.
+    assert result.exit_code == 0, result.table()
+    assert _statuses(result, "failed") | _statuses(result, "warning") == set()
 
 
 @pytest.mark.parametrize("fault", sorted(SHOULD_FAULTS))
@@ -122,48 +135,11 @@ def test_should_faults_are_warnings_unless_strict(tmp_path: Any, fault: str) -> 
     assert result.exit_code == 0
 
 
-class _MustOnly:
-    """WSGI middleware that strips every SHOULD feature from the mock vendor.
-
-    No ETag or Last-Modified, HEAD refused, Range ignored, client credentials accepted only
-    through HTTP Basic (no form fields).
-    """
-
-    def __init__(self, app: Callable[..., Any]) -> None:
-        self.app = app
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        path = environ.get("PATH_INFO", "")
-        if environ["REQUEST_METHOD"] == "HEAD" and path.endswith(".zip"):
-            start_response("405 METHOD NOT ALLOWED", [("Allow", "GET"), ("Content-Length", "0")])
-            return [b""]
-        environ.pop("HTTP_RANGE", None)
-        if path.endswith("/oauth/token") and "HTTP_AUTHORIZATION" not in environ:
-            body = json.dumps({"error": "invalid_client"}).encode()
-            start_response(
-                "401 UNAUTHORIZED",
-                [
-                    ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(body))),
-                    ("WWW-Authenticate", 'Basic realm="must-only"'),
-                    ("Cache-Control", "no-store"),
-                ],
-            )
-            return [body]
-
-        def strip(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            kept = [(k, v) for k, v in headers if k.lower() not in ("etag", "last-modified")]
-            return start_response(status, kept, exc_info)
-
-        return self.app(environ, strip)
-
-
 @pytest.fixture
 def must_only_vendor(tmp_path: Any) -> Iterator[LiveVendor]:
     # invalid_client_400 and title_mismatch are SHOULD-level departures, allowed here.
-    app = create_app(_config(tmp_path, FAULTS=["invalid_client_400", "title_mismatch"]))
-    app.wsgi_app = _MustOnly(app.wsgi_app)  # type: ignore[method-assign]
-    with serve(app, check_problems=False) as vendor:
+    config = _config(tmp_path, FAULTS=["invalid_client_400", "title_mismatch"], **MUST_ONLY)
+    with serve(config, check_problems=False) as vendor:
         yield vendor
 
 

@@ -291,3 +291,26 @@ def test_multi_tenant_tokens_see_their_own_catalog(make_app: Any) -> None:
         headers=basic("alpha", "b-secret"),
     )
     assert cross.status_code == 401
+
+
+def test_form_client_auth_off_accepts_only_basic(make_app: Any) -> None:
+    """FORM_CLIENT_AUTH off (AUTH-003, a SHOULD): form fields are refused, Basic still works."""
+    client = make_app(FORM_CLIENT_AUTH=False).test_client()
+    for fields in (
+        {"client_id": "cckit-demo", "client_secret": SECRET},
+        {"client_id": "cckit-demo"},
+        {"client_secret": SECRET},
+    ):
+        response = client.post("/oauth/token", data={"grant_type": "client_credentials", **fields})
+        assert response.status_code == 401
+        assert response.json["error"] == "invalid_client"  # type: ignore[index]
+        assert "HTTP Basic" in response.json["error_description"]  # type: ignore[index]
+        assert response.headers["WWW-Authenticate"].startswith("Basic ")
+    assert token(client)
+    # RFC 6749 2.3.1 lets client_id ride along with Basic: that is still fine.
+    with_id = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "cckit-demo"},
+        headers=basic("cckit-demo", SECRET),
+    )
+    assert with_id.status_code == 200

@@ -166,6 +166,44 @@ def test_unparseable_if_modified_since_gives_the_full_active_list(
     assert caller.walk(**{"If-Modified-Since": value}) == full
 
 
+def test_list_inactive_puts_inactive_courses_in_the_full_list(make_app: Any) -> None:
+    """LIST_INACTIVE (LIST-007 allows it): the full list holds deactivated courses too."""
+    app = make_app(LIST_INACTIVE=True)
+    caller = Caller(app)
+    mock_vendor.get_state(app).clock.advance(10)
+    caller.admin("POST", "courses/CRS-00003/deactivate")
+    courses = caller.walk()
+    records = mock_vendor.get_state(app).default_tenant.records
+    # Every course, in paging order, across the pages.
+    assert [c["ID"] for c in courses] == [r.course_id for r in records]
+    inactive = {c["ID"]: c for c in courses if c["IsActive"] is False}
+    assert "CRS-00003" in inactive
+    assert all("DownloadPackageUrl" not in c for c in inactive.values())
+    assert len(inactive) == sum(1 for r in records if not r.is_active)
+    # An unparseable If-Modified-Since is treated as absent: the same list.
+    assert caller.walk(**{"If-Modified-Since": "yesterday"}) == courses
+    # If-Modified-Since semantics do not change.
+    assert caller.walk(**{"If-Modified-Since": "Thu, 26 Nov 2026 10:00:00 GMT"}) == [
+        inactive["CRS-00003"]
+    ]
+    # Default off: the same catalog's full list leaves inactive courses out.
+    plain = Caller(make_app())
+    plain.admin("POST", "courses/CRS-00003/deactivate")
+    assert [c["ID"] for c in plain.walk()] == [c["ID"] for c in courses if c["IsActive"]]
+
+
+def test_feature_switches_come_from_the_environment(
+    make_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CCKIT_MOCK_LIST_INACTIVE", "true")
+    monkeypatch.setenv("CCKIT_MOCK_ETAG", "false")
+    state = mock_vendor.get_state(make_app())
+    assert state.features["LIST_INACTIVE"] is True
+    assert state.features["ETAG"] is False
+    assert state.features["RANGE_SUPPORT"] is True
+    assert state.summary()["features"] == state.features
+
+
 def test_list_get_is_repeatable(make_app: Any) -> None:
     caller = Caller(make_app())
     assert caller.walk() == caller.walk()
@@ -272,6 +310,8 @@ def test_missing_catalog_folder_is_a_catalog_error(make_app: Any, tmp_path: Path
         ({"FAULTS": ["no_such_fault"]}, "unknown fault"),
         ({"TENANTS": [{"client_secret": "x"}]}, "client_id"),
         ({"TENANTS": [{"client_id": "a"}, {"client_id": "a"}]}, "used twice"),
+        ({"LIST_INACTIVE": "yes"}, "LIST_INACTIVE.*not a boolean"),
+        ({"ETAG": 1}, "ETAG"),
     ],
 )
 def test_bad_config_is_a_config_error_naming_the_key(

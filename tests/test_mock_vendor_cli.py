@@ -224,3 +224,47 @@ def test_bad_catalog_folder_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "broken.zip: not a zip archive" in result.output
+
+
+def test_feature_switches_are_options(tmp_path: Path) -> None:
+    process, info = start(
+        tmp_path, "--courses", "4", "--client-secret", "s", "--admin-token", "a",
+        "--list-inactive", "--no-etag", "--no-last-modified", "--no-head", "--no-range",
+        "--no-form-client-auth",
+    )  # fmt: skip
+    try:
+        admin = {"Authorization": "Bearer a"}
+        summary = requests.get(f"{info['admin_url']}/", headers=admin, timeout=10).json()
+        assert summary["features"] == {
+            "LIST_INACTIVE": True, "ETAG": False, "LAST_MODIFIED_HEADER": False,
+            "HEAD_SUPPORT": False, "RANGE_SUPPORT": False, "FORM_CLIENT_AUTH": False,
+        }  # fmt: skip
+        form = requests.post(
+            info["auth_url"],
+            data={"grant_type": "client_credentials", "client_id": "cckit-demo",
+                  "client_secret": "s"},
+            timeout=10,
+        )  # fmt: skip
+        assert form.status_code == 401
+        token = requests.post(
+            info["auth_url"],
+            data={"grant_type": "client_credentials"},
+            auth=("cckit-demo", "s"),
+            timeout=10,
+        ).json()["access_token"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        requests.post(
+            f"{info['admin_url']}/courses/CRS-00001/deactivate", headers=admin, timeout=10
+        ).raise_for_status()
+        courses = requests.get(info["course_list_url"], headers=bearer, timeout=10).json()
+        assert {c["ID"]: c["IsActive"] for c in courses}["CRS-00001"] is False
+        url = next(c["DownloadPackageUrl"] for c in courses if c["IsActive"])
+        package = requests.get(url, headers={**bearer, "Range": "bytes=0-9"}, timeout=10)
+        assert package.status_code == 200
+        assert "ETag" not in package.headers
+        assert "Last-Modified" not in package.headers
+        assert requests.head(url, headers=bearer, timeout=10).status_code == 405
+    finally:
+        out = stop(process, signal.SIGTERM)
+    assert "SHOULD features off: ETAG, LAST_MODIFIED_HEADER" in out
+    assert "inactive courses too" in out

@@ -257,3 +257,90 @@ def test_rebuilt_package_follows_the_current_title(tmp_path: Path, course_id: st
     assert validate(record.package.read_bytes()).courses[0].course_title != "Second title"
     client.put(f"/_admin/courses/{course_id}/package", headers=admin)
     assert validate(record.package.read_bytes()).courses[0].course_title == "Second title"
+
+
+# --- SHOULD feature switches (PKG-005..PKG-008) -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def switched(app: flask.Flask, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``switched(KEY=False, ...)``: ``(test client, Bearer headers)`` of a mock like ``app``
+    with feature keys changed (same seed: same courses, URLs and package bytes)."""
+    cache = str(tmp_path_factory.mktemp("switched-cache"))
+
+    def make(**features: bool) -> tuple[FlaskClient, dict[str, str]]:
+        config = {**app.config, "CACHE_DIR": cache, **features}
+        other = mock_vendor.create_app(config).test_client()
+        response = other.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=("cckit-demo", "secret"),
+        )
+        return other, {"Authorization": f"Bearer {response.json['access_token']}"}  # type: ignore[index]
+
+    return make
+
+
+def test_etag_off_drops_etag_and_conditional_requests(
+    switched: Any, client: FlaskClient, auth: dict[str, str], course: dict[str, Any]
+) -> None:
+    url = course["DownloadPackageUrl"]
+    etag = client.get(url, headers=auth).headers["ETag"]
+    other, headers = switched(ETAG=False)
+    plain = other.get(url, headers=headers)
+    assert plain.status_code == 200
+    assert "ETag" not in plain.headers
+    assert plain.headers["Last-Modified"].endswith(" GMT")  # the other features stay on
+    # No validator: If-None-Match never matches, If-Range never lets a range through.
+    again = other.get(url, headers={**headers, "If-None-Match": etag})
+    assert again.status_code == 200
+    assert again.data == plain.data
+    ranged = other.get(url, headers={**headers, "Range": "bytes=0-9", "If-Range": etag})
+    assert ranged.status_code == 200
+    assert ranged.data == plain.data
+    assert other.get(url, headers={**headers, "Range": "bytes=0-9"}).status_code == 206
+
+
+def test_last_modified_header_off(
+    switched: Any, course: dict[str, Any], client: FlaskClient, auth: dict[str, str]
+) -> None:
+    other, headers = switched(LAST_MODIFIED_HEADER=False)
+    response = other.get(course["DownloadPackageUrl"], headers=headers)
+    assert response.status_code == 200
+    assert "Last-Modified" not in response.headers
+    assert (
+        response.headers["ETag"]
+        == client.get(course["DownloadPackageUrl"], headers=auth).headers["ETag"]
+    )
+
+
+def test_head_support_off_answers_405_and_get_still_works(
+    switched: Any, course: dict[str, Any]
+) -> None:
+    other, headers = switched(HEAD_SUPPORT=False)
+    head = other.head(course["DownloadPackageUrl"], headers=headers)
+    assert head.status_code == 405
+    assert head.headers["Allow"] == "GET"
+    assert head.data == b""
+    get = other.get(course["DownloadPackageUrl"], headers=headers)
+    assert get.status_code == 200
+    assert int(get.headers["Content-Length"]) == len(get.data)
+
+
+@pytest.mark.parametrize("header", ["bytes=0-9", "bytes=999999999-", "bytes=abc"])
+def test_range_support_off_ignores_range(
+    switched: Any, course: dict[str, Any], header: str
+) -> None:
+    other, headers = switched(RANGE_SUPPORT=False)
+    whole = other.get(course["DownloadPackageUrl"], headers=headers)
+    assert whole.headers["Accept-Ranges"] == "none"
+    response = other.get(course["DownloadPackageUrl"], headers={**headers, "Range": header})
+    assert response.status_code == 200
+    assert "Content-Range" not in response.headers
+    assert response.data == whole.data
+    assert other.head(course["DownloadPackageUrl"], headers=headers).status_code == 200
+
+
+def test_feature_switches_must_be_booleans(app: flask.Flask) -> None:
+    with pytest.raises(mock_vendor.ConfigError, match="RANGE_SUPPORT"):
+        mock_vendor.create_app({**app.config, "RANGE_SUPPORT": "no"})
