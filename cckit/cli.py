@@ -58,5 +58,5 @@ def main() -> None:
     """Catalog Connector kit: AICC toolkit, vendor contract, mock vendor, connector,
     conformance suite.
 
-    Run ``cckit COMMAND --help`` for the options of each command.
+    Run "cckit COMMAND --help" for the options of each command.
     """
