@@ -10,11 +10,14 @@ size, count or ratio limit, so packages are never extracted with it. Instead:
    and per-entry or whole-archive compression ratios typical of zip bombs.
 2. :func:`extract_zip` streams each entry into a fresh temporary sibling of the target
    with a byte counter (declared sizes can lie), then renames the folder into place in
-   one step, so a reader sees either no folder or a complete one.
+   one step, so a reader sees either no folder or a complete one. Entries are read
+   through :mod:`zipfile` (local header, size and CRC-32 checked) even when the zip is
+   in memory: a hand-written fast path measured no wall-time gain.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -36,8 +39,8 @@ __all__ = [
     "extract_zip",
 ]
 
-#: A zip file's path, or a seekable binary file holding it.
-ZipSource = str | os.PathLike[str] | IO[bytes]
+#: A zip file's path, a seekable binary file holding it, or its bytes.
+ZipSource = str | os.PathLike[str] | IO[bytes] | bytes
 #: Prefix of the temporary extraction folders (cleaned by the next sync when orphaned).
 TEMP_PREFIX = ".tmp-"
 _CHUNK = 1024 * 1024  # large reads: fewer trips through the GIL per MB
@@ -92,7 +95,7 @@ def check_zip(path: ZipSource, limits: ArchiveLimits | None = None) -> list[str]
     """Check a zip archive against the safety rules, writing nothing.
 
     Args:
-        path: the zip file (a path or a seekable binary file).
+        path: the zip file (a path, a seekable binary file or the zip's bytes).
         limits: caps (defaults: :class:`ArchiveLimits`).
 
     Returns:
@@ -103,13 +106,17 @@ def check_zip(path: ZipSource, limits: ArchiveLimits | None = None) -> list[str]
             the entry and the rule.
     """
     limits = limits or ArchiveLimits()
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
-        raise _unsafe("", f"not a readable zip archive ({exc})") from None
+    with _open(path) as zf:
+        infos = zf.infolist()
     _check_infos(infos, limits)
     return [info.filename for info in infos]
+
+
+def _open(path: ZipSource) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(path) if isinstance(path, bytes) else path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+        raise _unsafe("", f"not a readable zip archive ({exc})") from None
 
 
 def _check_infos(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
@@ -182,7 +189,7 @@ def extract_zip(
     it committed) it is kept and the new copy discarded.
 
     Args:
-        path: the zip file.
+        path: the zip file (a path, a seekable binary file or the zip's bytes).
         target: the folder to create (its parent is created when missing).
         limits: caps (defaults: :class:`ArchiveLimits`).
 
@@ -197,39 +204,39 @@ def extract_zip(
     final = Path(target)
     final.parent.mkdir(parents=True, exist_ok=True)
     final = final.parent.resolve() / final.name
-    # Checked before anything is written; also when the target exists, so that a
-    # rejected package is never published because a folder of the same name exists.
-    check_zip(path, limits)
-    if final.is_dir():
-        return final
-    temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{final.name[:16]}-", dir=final.parent))
-    try:
-        _extract_into(path, temp, limits)
+    # One parse of the central directory serves the check and the extraction.
+    with _open(path) as zf:
+        infos = zf.infolist()
+        # Checked before anything is written; also when the target exists, so that a
+        # rejected package is never published because a folder of the same name exists.
+        _check_infos(infos, limits)
+        if final.is_dir():
+            return final
+        temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{final.name[:16]}-", dir=final.parent))
         try:
-            os.rename(temp, final)
-        except OSError:
-            if not final.is_dir():
-                raise
-            # Lost a race with an identical extraction: theirs is complete, keep it.
+            _extract_into(zf, infos, temp)
+            try:
+                os.rename(temp, final)
+            except OSError:
+                if not final.is_dir():
+                    raise
+                # Lost a race with an identical extraction: theirs is complete, keep it.
+                shutil.rmtree(temp, ignore_errors=True)
+        except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
+            raise
     return final
 
 
-def _extract_into(path: ZipSource, dest: Path, limits: ArchiveLimits) -> None:
+def _extract_into(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], dest: Path) -> None:
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            _check_infos(infos, limits)
-            # The temporary folder is new and holds nothing we did not write, and every
-            # name passed _check_name (relative, no "..", no backslash, no link entries),
-            # so plain joins stay inside it: no per-entry resolve() (each is a string of
-            # lstat calls, and each system call is a trip through the GIL).
-            made: set[Path] = {dest}
-            for info in infos:
-                _extract_member(zf, info, dest, made)
+        # The temporary folder is new and holds nothing we did not write, and every
+        # name passed _check_name (relative, no "..", no backslash, no link entries),
+        # so plain joins stay inside it: no per-entry resolve() (each is a string of
+        # lstat calls, and each system call is a trip through the GIL).
+        made: set[Path] = {dest}
+        for info in infos:
+            _extract_member(zf, info, dest, made)
     except UnsafeArchiveError:
         raise
     except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, ValueError) as exc:
@@ -248,12 +255,12 @@ def _extract_member(
     if out.parent not in made:
         out.parent.mkdir(parents=True, exist_ok=True)
         made.add(out.parent)
-    written = 0
     try:
         # O_EXCL: a second entry of the same name can never overwrite the first.
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
         raise _unsafe(info.filename, "written twice") from None
+    written = 0
     with zf.open(info) as source, os.fdopen(fd, "wb") as sink:
         while chunk := source.read(_CHUNK):
             written += len(chunk)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import stat
 import struct
 import warnings
@@ -221,3 +222,53 @@ def test_any_escape_is_rejected(
     path = write(tmp, make_zip([(zipfile.ZipInfo(name), b"x")]))
     with pytest.raises(UnsafeArchiveError):
         check_zip(path)
+
+
+# -- zips held in memory (bytes): stored entries are written from the buffer itself ------
+
+
+def test_bytes_source_extracts_like_a_file(tmp_path: Path) -> None:
+    media = random.Random(5).randbytes(2_300_000)  # incompressible, over the 1 MiB slice
+    entries = [("course.crs", b"[Course]\n"), ("media/video.bin", media), ("media/a.txt", b"")]
+    for deflate in (False, True):
+        data = make_zip(entries, deflate=deflate)
+        from_file = extract_zip(write(tmp_path, data), tmp_path / f"file-{deflate}")
+        from_bytes = extract_zip(data, tmp_path / f"bytes-{deflate}")
+        assert check_zip(data) == ["course.crs", "media/video.bin", "media/a.txt"]
+        for name, content in entries:
+            assert (from_bytes / name).read_bytes() == content
+            assert (from_file / name).read_bytes() == content
+
+
+def _rejected_in_memory(tmp_path: Path, data: bytes, needle: str) -> None:
+    target = tmp_path / "out" / "sha"
+    with pytest.raises(UnsafeArchiveError, match=needle):
+        extract_zip(data, target)
+    assert not target.exists()
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_bytes_source_stored_entry_with_bad_crc_is_rejected(tmp_path: Path) -> None:
+    data = bytearray(make_zip([("a.txt", b"fine"), ("b.bin", b"B" * 5000)], deflate=False))
+    data[data.index(b"B" * 5000) + 10] = ord("X")  # same size, different bytes
+    check_zip(bytes(data))  # the directory alone looks fine ...
+    _rejected_in_memory(tmp_path, bytes(data), "CRC")  # ... and a.txt is not left behind
+
+
+def test_bytes_source_stored_size_mismatch_is_rejected(tmp_path: Path) -> None:
+    data = make_zip([("a.bin", b"A" * 1000)], deflate=False)
+    data = patch_central(patch_local(data, 22, "<I", 10), 24, "<I", 10)
+    _rejected_in_memory(tmp_path, data, "declared|corrupt zip data")
+
+
+def test_bytes_source_local_header_must_match(tmp_path: Path) -> None:
+    data = make_zip([("a.bin", b"A" * 1000)], deflate=False)
+    renamed = data.replace(
+        b"PK\x03\x04" + data[4:30] + b"a.bin", b"PK\x03\x04" + data[4:30] + b"x.bin"
+    )
+    assert renamed != data
+    _rejected_in_memory(tmp_path, renamed, "differ")
+    broken = data.replace(b"PK\x03\x04", b"PK\x07\x08", 1)
+    _rejected_in_memory(tmp_path / "2", broken, "corrupt zip data|not a readable zip")
+    truncated = data[:40] + data[1040:]  # the data runs into the central directory
+    _rejected_in_memory(tmp_path / "3", truncated, "not a readable zip|past the end|CRC")
