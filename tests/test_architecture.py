@@ -1,0 +1,59 @@
+"""The import rule of ARCHITECTURE.md, checked on the source: who may import whom."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WINGS = ("aicc", "schemas", "mock_vendor", "connector", "conformance", "cckit")
+#: What each package may import of ours (besides itself).
+ALLOWED: dict[str, set[str]] = {
+    "aicc": set(),
+    "schemas": set(),
+    "mock_vendor": {"aicc", "schemas"},
+    "connector": {"aicc", "schemas"},
+    "conformance": {"aicc", "schemas"},
+    # The face names the wings' CLI modules as strings and imports them lazily.
+    "cckit": set(),
+}
+#: Third-party imports allowed in aicc (standard library otherwise), by module: the
+#: hypothesis strategies and the command-line face, never the library itself.
+AICC_THIRD_PARTY = {"aicc/strategies.py": {"hypothesis"}, "aicc/cli.py": {"click"}}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("wing", WINGS)
+def test_wing_imports_only_what_it_may(wing: str) -> None:
+    forbidden = set(WINGS) - ALLOWED[wing] - {wing}
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imports(path) & forbidden)
+        for path in sorted((ROOT / wing).rglob("*.py"))
+        if _imports(path) & forbidden
+    }
+    assert offenders == {}
+
+
+def test_aicc_needs_only_the_standard_library() -> None:
+    import sys
+
+    stdlib = set(sys.stdlib_module_names) | {"__future__", "aicc"}
+    offenders = {}
+    for path in sorted((ROOT / "aicc").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        extra = _imports(path) - stdlib - AICC_THIRD_PARTY.get(relative, set())
+        if extra:
+            offenders[relative] = sorted(extra)
+    assert offenders == {}
