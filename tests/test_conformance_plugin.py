@@ -35,8 +35,8 @@ def test_plugin_leaves_an_ordinary_run_alone(pytester: pytest.Pytester) -> None:
         import pytest
 
         @pytest.mark.requirement("AUTH-001")
-        def test_marked():
-            assert True
+        def test_marked(request):
+            assert request.node.get_closest_marker("requirement").args == ("AUTH-001",)
 
         def test_plain(request):
             assert "client" not in request.fixturenames
