@@ -1,4 +1,4 @@
-"""Shared test configuration: hypothesis profiles.
+"""Shared test configuration: hypothesis profiles, connector store and mock vendor fixtures.
 
 ``HYPOTHESIS_PROFILE=ci`` (set by ``.ci/run``) makes property tests deterministic and
 bounded; the default ``dev`` profile explores more.
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck
-from hypothesis import settings
+from hypothesis import settings as hypothesis_settings
 
-settings.register_profile(
+hypothesis_settings.register_profile(
     "ci",
     derandomize=True,
     max_examples=60,
@@ -24,8 +24,41 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", max_examples=100, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+hypothesis_settings.register_profile("dev", max_examples=100, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+# ---------------------------------------------------------------------------------------
+# Connector store fixtures. A module that needs another store (PostgreSQL, a home under
+# tmp_path without the environment) overrides ``settings`` or ``engine`` locally.
+
+
+@pytest.fixture
+def cckit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty ``CCKIT_HOME``; no database URL or secret key leaks in from the shell."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("CCKIT_HOME", str(home))
+    monkeypatch.delenv("CCKIT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CCKIT_SECRET_KEY", raising=False)
+    return home
+
+
+@pytest.fixture
+def settings(cckit_home: Path) -> Any:
+    """Connector settings resolved from the isolated environment (SQLite in the home)."""
+    from connector.config import Settings
+
+    return Settings.resolve()
+
+
+@pytest.fixture
+def engine(settings: Any) -> Iterator[Any]:
+    """The catalog store of ``settings``, schema created, disposed after the test."""
+    from connector import db
+
+    eng = db.connect(settings)
+    yield eng
+    eng.dispose()
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +20,8 @@ from connector.errors import CourseNotFound
 from connector.errors import IntegrationNotFound
 from connector.errors import InvalidField
 from connector.errors import RunNotFound
+
+pytestmark = pytest.mark.usefixtures("cckit_home")
 
 T0 = dt.datetime(2026, 11, 20, 8, 0, tzinfo=dt.UTC)
 AICC_SUMMARY = {
@@ -40,18 +41,6 @@ AICC_SUMMARY = {
 }
 SHA_OLD = "a" * 64
 SHA_NEW = "b" * 64
-
-
-@pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CCKIT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CCKIT_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CCKIT_SECRET_KEY", raising=False)
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return Settings.resolve()
 
 
 def _course_row(integration_id: int, vendor_id: str, title: str, **extra: Any) -> dict[str, Any]:

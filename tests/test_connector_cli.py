@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import socket
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,14 +16,7 @@ from cckit.cli import main
 from connector import db
 from connector.config import Settings
 
-pytestmark = pytest.mark.live
-
-
-@pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CCKIT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CCKIT_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CCKIT_SECRET_KEY", raising=False)
+pytestmark = [pytest.mark.live, pytest.mark.usefixtures("cckit_home")]
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> Any:

@@ -19,6 +19,8 @@ from connector.errors import IntegrationExists
 from connector.errors import IntegrationNotFound
 from connector.errors import InvalidField
 
+pytestmark = pytest.mark.usefixtures("cckit_home")
+
 PLAIN = "sup3r-s3cret-for-tests"
 VALID = {
     "name": "tts",
@@ -30,25 +32,6 @@ VALID = {
     "sync_time": "03:30",
     "timezone": "Europe/Paris",
 }
-
-
-@pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CCKIT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CCKIT_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CCKIT_SECRET_KEY", raising=False)
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return Settings.resolve()
-
-
-@pytest.fixture
-def engine(settings: Settings) -> sa.Engine:
-    eng = db.connect(settings)
-    yield eng
-    eng.dispose()
 
 
 def _cli(*args: str, input: str | None = None, env: dict[str, str] | None = None):

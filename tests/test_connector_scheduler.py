@@ -18,7 +18,6 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from cckit.cli import main
-from connector import db
 from connector import integrations
 from connector import scheduler
 from connector.config import Settings
@@ -26,27 +25,10 @@ from connector.errors import SyncLockedError
 from connector.errors import VendorError
 from connector.integrations import Integration
 
+pytestmark = pytest.mark.usefixtures("cckit_home")
+
 UTC = dt.UTC
 PARIS = "Europe/Paris"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CCKIT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CCKIT_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CCKIT_SECRET_KEY", raising=False)
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return Settings.resolve()
-
-
-@pytest.fixture
-def engine(settings: Settings) -> sa.Engine:
-    eng = db.connect(settings)
-    yield eng
-    eng.dispose()
 
 
 def _add(engine: sa.Engine, settings: Settings, name: str, at: str, tz: str) -> Integration:

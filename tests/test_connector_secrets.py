@@ -19,14 +19,9 @@ from connector.secrets import Secret
 from connector.secrets import decrypt
 from connector.secrets import encrypt
 
+pytestmark = pytest.mark.usefixtures("cckit_home")
+
 PLAIN = "pl41n-s3cret-VALUE-xyz"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CCKIT_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("CCKIT_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CCKIT_SECRET_KEY", raising=False)
 
 
 def _add(settings: Settings) -> integrations.Integration:
