@@ -26,10 +26,10 @@
    (Title, Description, Keywords, Localization, per course) are never overwritten and
    Subjects are only appended.
 4. Packages are fetched by ``workers`` threads (:func:`connector.packages.fetch_package`)
-   while the list is still being read. Each good package is switched in by the main
-   thread in one transaction (version row + the course's current version and package
-   timestamp, + the course row itself for a new course), so a course is never
-   half-published; a failed package leaves the previous version live.
+   while the list is still being read. Good packages are switched in by the main
+   thread in batches, each batch in one transaction (version rows + each course's
+   current version and package timestamp, + the course row itself for a new course), so
+   a course is never half-published; a failed package leaves the previous version live.
 5. A full list also flags active courses the vendor no longer lists
    (``missing_from_vendor``; never deleted).
 6. The run record gets counts and one outcome row per course that was not unchanged.
@@ -47,6 +47,7 @@ import datetime as dt
 import logging
 import re
 import shutil
+import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -99,6 +100,11 @@ _PROTECTED_COLUMNS = {
 _SHA256_DIR = re.compile(r"^[0-9a-f]{64}$")
 #: Vendor IDs per ``IN (...)`` query (well under every backend's parameter limit).
 _IN_CHUNK = 500
+#: Package jobs queued per download worker (running ones included).
+_QUEUED_PER_WORKER = 4
+#: A finished package waits at most this long for its batch to fill before it is
+#: switched in (a batch is full at two per worker).
+_SWITCH_AFTER_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -341,6 +347,10 @@ class _Run:
         self.pending_updates: list[dict[str, Any]] = []
         self.pending_inserts: list[dict[str, Any]] = []
         self.pending_outcomes: list[CourseOutcome] = []
+        #: Finished downloads not yet switched in (see :meth:`_harvest`).
+        self.ready: list[tuple[_Job, PackageVersion]] = []
+        self.ready_since = 0.0
+        self.switch_batch = 2 * max(1, options.workers)
         self.requests = 0
         self.result: SyncResult
 
@@ -621,6 +631,9 @@ class _Run:
             max_workers=max(1, options.workers), thread_name_prefix="cckit-download"
         )
         in_flight: dict[cf.Future[PackageVersion], _Job] = {}
+        # Work queued ahead of the workers: enough that they never wait while the main
+        # thread reads a page or switches a batch in (which waits for the GIL).
+        ahead = _QUEUED_PER_WORKER * max(1, options.workers)
         try:
             try:
                 for page in client.iter_pages(since):
@@ -639,15 +652,16 @@ class _Run:
                             continue
                         future = pool.submit(self._fetch, session, job)
                         in_flight[future] = job
-                        # Bounded: never queue more than two rounds of work ahead.
-                        while len(in_flight) >= 2 * max(1, options.workers):
-                            self._harvest(in_flight, cf.FIRST_COMPLETED)
-                    self._harvest(in_flight, None)
+                        while len(in_flight) >= ahead:
+                            self._harvest(in_flight, wait=True)
+                    self._harvest(in_flight, wait=False)
                     if len(self.pending_updates) + len(self.pending_inserts) >= options.batch_size:
                         self._flush()
             finally:
                 # Whatever happened to the list, publish what was downloaded.
-                self._harvest(in_flight, cf.ALL_COMPLETED)
+                while in_flight:
+                    self._harvest(in_flight, wait=True)
+                self._switch_ready()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             session.close()
@@ -810,15 +824,19 @@ class _Run:
             spool_bytes=self.options.spool_bytes,
         )
 
-    def _harvest(self, in_flight: dict[cf.Future[PackageVersion], _Job], mode: str | None) -> None:
-        """Switch in finished downloads (``mode`` None: only those already done)."""
+    def _harvest(self, in_flight: dict[cf.Future[PackageVersion], _Job], *, wait: bool) -> None:
+        """Collect finished downloads (``wait``: at least one) and switch in a full batch.
+
+        Finished versions wait in ``self.ready`` until a batch is full or the oldest has
+        waited ``_SWITCH_AFTER_S``: one transaction of a few statements then publishes
+        them all, instead of one transaction and three or four statements per package.
+        """
         if not in_flight:
             return
-        if mode is None:
-            done = {f for f in in_flight if f.done()}
+        if wait:
+            done, _ = cf.wait(list(in_flight), return_when=cf.FIRST_COMPLETED)
         else:
-            done, _ = cf.wait(list(in_flight), return_when=mode)
-        ready: list[tuple[_Job, PackageVersion]] = []
+            done = {f for f in in_flight if f.done()}
         for future in done:
             job = in_flight.pop(future)
             try:
@@ -843,70 +861,127 @@ class _Run:
                     size=version.size,
                 )
             )  # fmt: skip
-            ready.append((job, version))
-        if ready:
-            self._switch(ready)
-            for job, _version in ready:
-                self._outcome(job.vendor_id, job.outcome)
+            if not self.ready:
+                self.ready_since = time.monotonic()
+            self.ready.append((job, version))
+        if len(self.ready) >= self.switch_batch or (
+            self.ready and time.monotonic() - self.ready_since >= _SWITCH_AFTER_S
+        ):
+            self._switch_ready()
+
+    def _switch_ready(self) -> None:
+        """Publish every finished download now (one transaction)."""
+        if not self.ready:
+            return
+        ready, self.ready = self.ready, []
+        self._switch(ready)
+        for job, _version in ready:
+            self._outcome(job.vendor_id, job.outcome)
 
     def _switch(self, ready: list[tuple[_Job, PackageVersion]]) -> None:
-        """Publish downloaded versions; each course's switch is atomic.
+        """Publish downloaded versions in one transaction, so each switch is atomic.
 
-        All of them share one transaction: fewer commits (and fewer waits of the main
-        thread for the GIL held by busy download workers) than one per course.
+        A handful of statements for the whole batch, whatever its size: the main thread
+        waits for the GIL (held by busy download workers) after each database call, so
+        the number of calls, not their size, is what costs.
         """
         now = db.utcnow()
         with self.engine.begin() as conn:
             # Pending metadata first, so this course's batched update cannot later
             # overwrite what we set here.
             self._write_pending(conn)
-            switched = [(job, version, self._switch_one(conn, job, version, now))
-                        for job, version in ready]  # fmt: skip
-        for job, version, version_id in switched:
+            version_ids = self._record_versions(conn, ready, now)
+        for (job, version), version_id in zip(ready, version_ids, strict=True):
             if job.stored is not None:
                 job.stored.current_package_id = version_id
                 job.stored.package_last_modified = version.package_last_modified
 
-    def _switch_one(
-        self, conn: Connection, job: _Job, version: PackageVersion, now: dt.datetime
-    ) -> int:
-        """Record one version and make it the course's current one; returns its ID."""
-        if job.stored is None:
-            course_id = conn.execute(
-                sa.insert(db.courses).values(self._new_row(job.obj)).returning(db.courses.c.id)
-            ).scalar_one()
-        else:
-            course_id = job.stored.id
-        pv = db.package_versions
-        existing = conn.execute(
-            sa.select(pv.c.id).where(pv.c.course_id == course_id, pv.c.sha256 == version.sha256)
-        ).scalar()
-        if existing is None:
-            version_id = conn.execute(
-                sa.insert(pv)
-                .values(
-                    course_id=course_id,
-                    sha256=version.sha256,
-                    size=version.size,
-                    stored_path=str(version.stored_path),
-                    aicc_summary=version.aicc_summary,
-                    package_last_modified=version.package_last_modified,
-                    downloaded_at=now,
-                )
-                .returning(pv.c.id)
-            ).scalar_one()
-        else:
-            version_id = existing
-        conn.execute(
-            sa.update(db.courses)
-            .where(db.courses.c.id == course_id)
-            .values(
-                current_package_id=version_id,
-                vendor_package_last_modified=version.package_last_modified,
-                updated_at=now,
+    def _record_versions(
+        self,
+        conn: Connection,
+        ready: list[tuple[_Job, PackageVersion]],
+        now: dt.datetime,
+    ) -> list[int]:
+        """Insert new courses and versions, point each course at its version; their IDs."""
+        courses, versions = db.courses, db.package_versions
+        course_ids: dict[str, int] = {
+            job.vendor_id: job.stored.id for job, _ in ready if job.stored is not None
+        }
+        new_rows = [self._new_row(job.obj) for job, _ in ready if job.stored is None]
+        if new_rows:
+            inserted = conn.execute(
+                sa.insert(courses).returning(
+                    courses.c.id, courses.c.vendor_id, sort_by_parameter_order=True
+                ),
+                new_rows,
             )
+            course_ids.update((vendor_id, course_id) for course_id, vendor_id in inserted)
+        keys = [(course_ids[job.vendor_id], version.sha256) for job, version in ready]
+        # A version can exist already: a run killed after extracting and recording it
+        # but before the course switched, or a vendor going back to an older package.
+        known: dict[tuple[int, str], int] = {}
+        wanted = set(keys)
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[start : start + _IN_CHUNK]
+            rows = conn.execute(
+                sa.select(versions.c.id, versions.c.course_id, versions.c.sha256).where(
+                    versions.c.course_id.in_({course_id for course_id, _ in chunk}),
+                    versions.c.sha256.in_({sha256 for _, sha256 in chunk}),
+                )
+            )
+            known.update(
+                ((course_id, sha256), version_id)
+                for version_id, course_id, sha256 in rows
+                if (course_id, sha256) in wanted
+            )
+        missing = [
+            (key, version)
+            for key, (_, version) in zip(keys, ready, strict=True)
+            if key not in known
+        ]
+        if missing:
+            inserted = conn.execute(
+                sa.insert(versions).returning(
+                    versions.c.id, versions.c.course_id, versions.c.sha256,
+                    sort_by_parameter_order=True,
+                ),
+                [
+                    {
+                        "course_id": course_id,
+                        "sha256": version.sha256,
+                        "size": version.size,
+                        "stored_path": str(version.stored_path),
+                        "aicc_summary": version.aicc_summary,
+                        "package_last_modified": version.package_last_modified,
+                        "downloaded_at": now,
+                    }
+                    for (course_id, _), version in missing
+                ],
+            )  # fmt: skip
+            known.update(
+                ((course_id, sha256), version_id) for version_id, course_id, sha256 in inserted
+            )
+        version_ids = [known[key] for key in keys]
+        conn.execute(
+            sa.update(courses)
+            .where(courses.c.id == sa.bindparam("_course"))
+            .values(
+                current_package_id=sa.bindparam("_version"),
+                vendor_package_last_modified=sa.bindparam("_package_modified"),
+                updated_at=now,
+            ),
+            [
+                {
+                    "_course": course_id,
+                    "_version": version_id,
+                    "_package_modified": version.package_last_modified,
+                }
+                for (course_id, _), version_id, (_, version) in zip(
+                    keys, version_ids, ready, strict=True
+                )
+            ],
         )
-        return int(version_id)
+        return version_ids
 
     # -- full list ------------------------------------------------------------------------
 

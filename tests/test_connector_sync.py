@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
@@ -183,6 +186,70 @@ def test_second_sync_without_change_downloads_and_writes_nothing(
     assert lists
     assert all(e["if_modified_since"] for e in lists)
     assert snapshot(engine) == before
+
+
+def package_bytes(vendor: Any, course_id: str) -> bytes:
+    """The package the vendor serves now for ``course_id`` (over its public API)."""
+    session = requests.Session()
+    if vendor.auth_mode == "oauth2":
+        token = session.post(
+            vendor.auth_url,
+            data={"grant_type": "client_credentials"},
+            auth=(vendor.client_id, vendor.client_secret),
+            timeout=20,
+        ).json()["access_token"]
+        session.headers["Authorization"] = f"Bearer {token}"
+    else:
+        session.auth = (vendor.client_id, vendor.client_secret)
+    response = session.get(vendor.package_url(course_id), timeout=20)
+    response.raise_for_status()
+    return response.content
+
+
+def test_small_switch_batches_publish_each_course_its_own_package(
+    live_vendor: Any, engine: Engine, settings: Settings
+) -> None:
+    # One worker: finished packages are switched in two at a time, so a run is many
+    # batches; each course must end up with the package the vendor serves for it.
+    register(engine, settings, live_vendor)
+    result = run(engine, settings, options=dataclasses.replace(FAST, workers=1))
+    assert result.ok, result.to_dict()
+    assert result.downloads > 2
+    assert_converged(engine, live_vendor)
+    assert_consistent(engine, settings)
+    for vendor_id, row in published(engine).items():
+        if row["is_active"]:
+            served = hashlib.sha256(package_bytes(live_vendor, vendor_id)).hexdigest()
+            assert row["sha256"] == served, vendor_id
+
+
+def test_a_vendor_going_back_to_an_earlier_package_reuses_its_version(
+    live_vendor: Any, engine: Engine, settings: Settings
+) -> None:
+    register(engine, settings, live_vendor)
+    run(engine, settings)
+    course = sorted(i for i, c in vendor_courses(live_vendor).items() if c["IsActive"])[0]
+    first = published(engine)[course]
+    original = package_bytes(live_vendor, course)
+    live_vendor.admin.replace_package(course)
+    assert run(engine, settings).ok
+    assert published(engine)[course]["sha256"] != first["sha256"]
+
+    live_vendor.admin.replace_package(course, original)
+    result = run(engine, settings)
+    assert result.ok, result.to_dict()
+    assert result.downloads == 1
+    back = published(engine)[course]
+    assert back["sha256"] == first["sha256"]
+    assert back["current_package_id"] == first["current_package_id"]  # the same row
+    with engine.connect() as conn:
+        versions = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(db.package_versions)
+            .where(db.package_versions.c.course_id == first["id"])
+        ).scalar_one()
+    assert versions == 2
+    assert_consistent(engine, settings)
 
 
 def test_update_deactivation_and_package_replacement_are_applied(
