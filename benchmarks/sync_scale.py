@@ -26,6 +26,7 @@ code being measured. Usage::
     python benchmarks/sync_scale.py --json out.json  # also write the figures as JSON
     python benchmarks/sync_scale.py --only pkg       # only the package test (3)
     python benchmarks/sync_scale.py --workdir DIR    # temporary files in DIR, not /tmp
+    python benchmarks/sync_scale.py --only pkg --link-mb 10  # packages paced at 10 MB/s
 
 Where the files go matters for test 3: the sync creates a dozen files and folders per
 package (the floors one), and on a file system where many files were deleted in the
@@ -318,6 +319,14 @@ def sized_catalog(work: Path, name: str, base: bytes, size: int, count: int) -> 
     return folder
 
 
+def release_pages(folder: Path) -> None:
+    """Truncate every file below ``folder`` to zero bytes (inodes kept; see below)."""
+    for parent, _dirs, files in os.walk(folder):
+        for name in files:
+            if not name.startswith("catalog.sqlite3"):
+                os.truncate(os.path.join(parent, name), 0)
+
+
 def package_urls(
     session: requests.Session, info: dict[str, Any], headers: dict[str, str]
 ) -> list[str]:
@@ -382,14 +391,27 @@ def bench_packages(args: argparse.Namespace, work: Path, base: bytes) -> dict[st
     # machine both share the cores, so these say whether a phase is CPU-bound.
     cpu: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
     sync_entries = 0
-    # Nothing is deleted until every round is over, and each round writes into new
-    # folders. Deleting thousands of files just before a measured round made the next
-    # file creations slow on ext4 without a journal (the inode allocator skips inodes
-    # deleted in the last minutes, checking each one), which taxed the sync, which
-    # creates a dozen files per package, far more than the floors (one each).
+    # Each round writes into new folders and nothing is deleted until every round is
+    # over: deleting thousands of files just before a measured round made the next file
+    # creations slow on ext4 without a journal (the inode allocator skips inodes deleted
+    # in the last minutes, checking each one), which taxed the sync, which creates a
+    # dozen files per package, far more than the floors (one each). Once a round is
+    # timed, its files are truncated to zero instead: that frees their memory for the
+    # next round (whichever kind it is) without deleting an inode, and keeps gigabytes
+    # of stale data from being written back while the next round runs.
     outputs = work / "pkg-outputs"
     outputs.mkdir()
-    with vendor({"CATALOG": str(folder), "PAGE_SIZE": 100, "CACHE_DIR": str(work / "c2")}) as info:
+    config: dict[str, Any] = {
+        "CATALOG": str(folder),
+        "PAGE_SIZE": 100,
+        "CACHE_DIR": str(work / "c2"),
+    }
+    if args.link_mb:
+        # A vendor reached over a real link: each package response is paced at this
+        # rate (the mock's slow_download fault), as a CDN's per-connection rate would be.
+        config["FAULTS"] = [f"slow_download:{int(args.link_mb * MB)}"]
+        out["link_mb_per_s_per_connection"] = args.link_mb
+    with vendor(config) as info:
         # Alternating rounds, best of each: the machine's disk and CPUs are shared.
         for round_ in range(args.repeat):
             for kind in kinds:
@@ -418,6 +440,7 @@ def bench_packages(args: argparse.Namespace, work: Path, base: bytes) -> dict[st
                     sync_entries = tree_entries(home / "content")
                 times[kind].append(elapsed)
                 cpu[kind].append((cpu_seconds() - own, cpu_seconds(info["pid"]) - vendor_cpu))
+                release_pages(outputs)
     shutil.rmtree(outputs, ignore_errors=True)
     best = {kind: min(times[kind]) for kind in kinds}
     best_cpu = {kind: cpu[kind][times[kind].index(best[kind])] for kind in kinds}
@@ -482,6 +505,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-packages", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the package test")
+    parser.add_argument(
+        "--link-mb",
+        type=float,
+        default=0.0,
+        help="pace every package response at this many MB/s (a real link, not loopback)",
+    )
     parser.add_argument("--quick", action="store_true", help="reduced sizes (smoke run)")
     parser.add_argument("--skip", action="append", default=[], choices=PARTS)
     parser.add_argument(
@@ -520,8 +549,9 @@ def main(argv: list[str] | None = None) -> int:
             base = base_package(work)
         if "pkg" not in args.skip:
             pkg = figures["packages"] = bench_packages(args, work, base)
+            link = f" over a {args.link_mb:g} MB/s link per connection" if args.link_mb else ""
             print(
-                f"[3] {pkg['packages']} packages of {pkg['package_mb']} MB, {pkg['workers']} "
+                f"[3] {pkg['packages']} packages of {pkg['package_mb']} MB{link}, {pkg['workers']} "
                 f"workers: sync {pkg['sync_s']:.2f} s ({pkg['sync_mb_per_s']} MB/s) vs raw "
                 f"{pkg['raw_s']:.2f} s ({pkg['raw_mb_per_s']} MB/s) -> throughput ratio "
                 f"{pkg['throughput_ratio']:.2f} (target >= 0.8; best of {pkg['rounds']})"

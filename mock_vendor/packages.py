@@ -60,11 +60,22 @@ def _memory_chunks(data: bytes, start: int, length: int) -> Iterator[bytes]:
 
 
 def _dribble(chunks: Iterator[bytes], bytes_per_second: int) -> Iterator[bytes]:
+    """Pace ``chunks`` at ``bytes_per_second``, in pieces of a tenth of a second each.
+
+    The pace is kept against the clock from the first byte (not one sleep per piece),
+    so that a rate above ten body chunks per second is honoured too.
+    """
     step = max(1, bytes_per_second // 10)
+    started = time.monotonic()
+    sent = 0
     for chunk in chunks:
         for offset in range(0, len(chunk), step):
-            yield chunk[offset : offset + step]
-            time.sleep(0.1)
+            piece = chunk[offset : offset + step]
+            yield piece
+            sent += len(piece)
+            ahead = started + sent / bytes_per_second - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
 
 
 def corrupt(data: bytes) -> bytes:

@@ -210,6 +210,26 @@ def test_fault_slow_download(live_vendor_factory: Any) -> None:
     assert vendor.admin.journal()[-1]["faults"] == ["slow_download"]
 
 
+@pytest.mark.live
+def test_fault_slow_download_keeps_a_rate_above_ten_chunks_a_second(
+    live_vendor_factory: Any,
+) -> None:
+    # 4 MB/s is sixty 64 KiB body chunks a second: the pace must follow the clock, not
+    # sleep a tenth of a second per chunk (which capped every rate at 640 KiB/s).
+    rate = 4_000_000
+    vendor = live_vendor_factory(FAULTS=[f"slow_download:{rate}"], MAX_ASSET_BYTES=2_000_000)
+    headers = _live_auth(vendor)
+    courses = requests.get(vendor.course_list_url, headers=headers, timeout=10).json()
+    sizes = {}
+    for course in courses:
+        started = time.perf_counter()
+        response = requests.get(course["DownloadPackageUrl"], headers=headers, timeout=30)
+        sizes[len(response.content)] = time.perf_counter() - started
+    size = max(sizes)
+    assert size > 1_000_000, "need a package of several chunks"
+    assert size / rate * 0.9 <= sizes[size] <= size / rate + 1.0
+
+
 # ------------------------------------------------------------------ AUTH
 
 
