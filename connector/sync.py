@@ -825,16 +825,26 @@ class _Run:
         )
 
     def _harvest(self, in_flight: dict[cf.Future[PackageVersion], _Job], *, wait: bool) -> None:
-        """Collect finished downloads (``wait``: at least one) and switch in a full batch.
+        """Collect finished downloads and switch in a full batch.
 
         Finished versions wait in ``self.ready`` until a batch is full or the oldest has
         waited ``_SWITCH_AFTER_S``: one transaction of a few statements then publishes
         them all, instead of one transaction and three or four statements per package.
+
+        Args:
+            in_flight: submitted jobs not yet collected (finished ones are removed).
+            wait: block until one finishes, or until the oldest waiting version is due,
+                so that a slow download never holds back the ones already finished.
         """
         if not in_flight:
             return
         if wait:
-            done, _ = cf.wait(list(in_flight), return_when=cf.FIRST_COMPLETED)
+            timeout = (
+                max(0.0, self.ready_since + _SWITCH_AFTER_S - time.monotonic())
+                if self.ready
+                else None
+            )
+            done, _ = cf.wait(list(in_flight), timeout=timeout, return_when=cf.FIRST_COMPLETED)
         else:
             done = {f for f in in_flight if f.done()}
         for future in done:

@@ -223,6 +223,33 @@ def test_small_switch_batches_publish_each_course_its_own_package(
             assert row["sha256"] == served, vendor_id
 
 
+def test_a_slow_download_does_not_hold_back_finished_packages(
+    live_vendor: Any, engine: Engine, settings: Settings
+) -> None:
+    register(engine, settings, live_vendor)
+    active = sorted(i for i, c in vendor_courses(live_vendor).items() if c["IsActive"])
+    slow = active[0]
+    size = len(package_bytes(live_vendor, slow))
+    # About three seconds for that one package; every other one takes milliseconds.
+    live_vendor.admin.set_fault(f"slow_download:{max(1, size // 3)}@course:{slow}")
+    published_at: dict[str, float] = {}
+    downloaded_at: dict[str, float] = {}
+
+    def progress(event: SyncEvent) -> None:
+        if event.kind == "course" and event.outcome == "new":
+            published_at[event.vendor_id or ""] = time.monotonic()
+        if event.kind == "download":
+            downloaded_at[event.vendor_id or ""] = time.monotonic()
+
+    result = run(engine, settings, progress=progress)
+    assert result.ok, result.to_dict()
+    assert set(published_at) == set(active)
+    # Everything else was published (in batches at most a second late) before the slow
+    # package arrived, not in one batch with it at the end.
+    assert all(published_at[other] < downloaded_at[slow] for other in active[1:])
+    assert_converged(engine, live_vendor)
+
+
 def test_a_vendor_going_back_to_an_earlier_package_reuses_its_version(
     live_vendor: Any, engine: Engine, settings: Settings
 ) -> None:
