@@ -13,12 +13,14 @@ timezone-aware UTC datetimes back, on every backend.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
@@ -254,6 +256,19 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _json_text(value: Any) -> str:
+    """Serialise a JSON column's value (compact, UTF-8).
+
+    orjson refuses what the standard library accepts from a vendor's JSON, such as an
+    integer beyond 64 bits in an unknown field of a course object: such values take the
+    standard library's path rather than failing the batch.
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def create_engine(url: str) -> Engine:
     """Create an engine for ``url`` configured for the catalog (no schema work).
 
@@ -274,7 +289,13 @@ def create_engine(url: str) -> Engine:
         except OSError as exc:
             raise StoreError(f"cannot create {sqlite_path.parent}: {exc.strerror}") from None
     try:
-        engine = sa.create_engine(url, pool_pre_ping=sqlite_path is None)
+        engine = sa.create_engine(
+            url,
+            pool_pre_ping=sqlite_path is None,
+            # Reads keep the standard library: orjson would turn an integer past 64 bits
+            # into a float without a word.
+            json_serializer=_json_text,
+        )
     except ModuleNotFoundError as exc:
         raise StoreError(
             f"the database driver {exc.name!r} is not installed; for PostgreSQL install the "

@@ -188,6 +188,25 @@ def test_utc_datetime_round_trips_aware_values(engine: Engine) -> None:
     _check_utc_roundtrip(engine)
 
 
+def test_json_columns_round_trip_what_the_fast_encoder_refuses(engine: Engine) -> None:
+    # A vendor's course object is stored whole; an integer past 64 bits in an unknown
+    # field must not fail the batch (orjson refuses it, the standard library does not).
+    raw = {
+        "ID": "C1",
+        "Big": 123456789012345678901234567890,
+        "Title": "Caf\u00e9 \u2603",
+        "Nested": {"a": [1.5, None]},
+    }
+    with engine.begin() as conn:
+        iid = _integration(conn)
+        conn.execute(sa.insert(db.courses).values({**_course(iid, "C1", "t"), "raw": raw}))
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(db.courses.c.raw).where(db.courses.c.vendor_id == "C1")
+        ).scalar_one()
+    assert stored == raw
+
+
 def test_naive_datetime_is_refused(engine: Engine) -> None:
     with engine.begin() as conn:
         iid = _integration(conn)
