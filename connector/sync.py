@@ -837,8 +837,8 @@ class _Run:
                 so that a slow download never holds back the ones already finished.
         """
         if not in_flight:
-            return
-        if wait:
+            done: set[cf.Future[PackageVersion]] = set()
+        elif wait:
             timeout = (
                 max(0.0, self.ready_since + _SWITCH_AFTER_S - time.monotonic())
                 if self.ready
@@ -927,8 +927,8 @@ class _Run:
             )
             course_ids.update((vendor_id, course_id) for course_id, vendor_id in inserted)
         keys = [(course_ids[job.vendor_id], version.sha256) for job, version in ready]
-        # A version can exist already: a run killed after extracting and recording it
-        # but before the course switched, or a vendor going back to an older package.
+        # A version can exist already: the vendor went back to a package it served
+        # before (versions are recorded and switched in the same transaction).
         known: dict[tuple[int, str], int] = {}
         wanted = set(keys)
         for start in range(0, len(keys), _IN_CHUNK):

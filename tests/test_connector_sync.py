@@ -250,6 +250,45 @@ def test_a_slow_download_does_not_hold_back_finished_packages(
     assert_converged(engine, live_vendor)
 
 
+def test_finished_packages_are_published_while_later_pages_are_read(
+    live_vendor_factory: Callable[..., Any], engine: Engine, settings: Settings
+) -> None:
+    live_vendor = live_vendor_factory(PAGE_SIZE=3)  # 12 courses: 4 pages
+    register(engine, settings, live_vendor)
+    run(engine, settings)
+    session = requests.Session()
+    token = session.post(
+        live_vendor.auth_url,
+        data={"grant_type": "client_credentials"},
+        auth=(live_vendor.client_id, live_vendor.client_secret),
+        timeout=20,
+    ).json()["access_token"]
+    first_page = session.get(
+        live_vendor.course_list_url, headers={"Authorization": f"Bearer {token}"}, timeout=20
+    ).json()
+    repackaged = [c["ID"] for c in first_page if c["IsActive"]][:2]
+    for course_id in repackaged:
+        live_vendor.admin.replace_package(course_id)
+    # Every page takes 1.5 s and only page 1 needs packages (nothing else changed).
+    live_vendor.admin.set_fault("latency:1500@list")
+    seen: list[tuple[str, Any]] = []
+
+    def progress(event: SyncEvent) -> None:
+        if event.kind == "page":
+            seen.append(("page", event.page))
+        elif event.kind == "course" and event.outcome == "updated":
+            seen.append(("published", event.vendor_id))
+
+    result = run(engine, settings, full=True, progress=progress)
+    assert result.ok, result.to_dict()
+    assert result.pages == 4
+    # Published a page or two later, not held until the list ended (they were collected
+    # at the end of page 2 and are due a second later, at the end of page 3).
+    last_page = seen.index(("page", result.pages))
+    for course_id in repackaged:
+        assert seen.index(("published", course_id)) < last_page, seen
+
+
 def test_a_vendor_going_back_to_an_earlier_package_reuses_its_version(
     live_vendor: Any, engine: Engine, settings: Settings
 ) -> None:
