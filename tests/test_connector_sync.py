@@ -188,8 +188,8 @@ def test_second_sync_without_change_downloads_and_writes_nothing(
     assert snapshot(engine) == before
 
 
-def package_bytes(vendor: Any, course_id: str) -> bytes:
-    """The package the vendor serves now for ``course_id`` (over its public API)."""
+def vendor_session(vendor: Any) -> requests.Session:
+    """A session authenticated to the vendor's public API, as an LMS would be."""
     session = requests.Session()
     if vendor.auth_mode == "oauth2":
         token = session.post(
@@ -201,7 +201,12 @@ def package_bytes(vendor: Any, course_id: str) -> bytes:
         session.headers["Authorization"] = f"Bearer {token}"
     else:
         session.auth = (vendor.client_id, vendor.client_secret)
-    response = session.get(vendor.package_url(course_id), timeout=20)
+    return session
+
+
+def package_bytes(vendor: Any, course_id: str) -> bytes:
+    """The package the vendor serves now for ``course_id`` (over its public API)."""
+    response = vendor_session(vendor).get(vendor.package_url(course_id), timeout=20)
     response.raise_for_status()
     return response.content
 
@@ -256,16 +261,7 @@ def test_finished_packages_are_published_while_later_pages_are_read(
     live_vendor = live_vendor_factory(PAGE_SIZE=3)  # 12 courses: 4 pages
     register(engine, settings, live_vendor)
     run(engine, settings)
-    session = requests.Session()
-    token = session.post(
-        live_vendor.auth_url,
-        data={"grant_type": "client_credentials"},
-        auth=(live_vendor.client_id, live_vendor.client_secret),
-        timeout=20,
-    ).json()["access_token"]
-    first_page = session.get(
-        live_vendor.course_list_url, headers={"Authorization": f"Bearer {token}"}, timeout=20
-    ).json()
+    first_page = vendor_session(live_vendor).get(live_vendor.course_list_url, timeout=20).json()
     repackaged = [c["ID"] for c in first_page if c["IsActive"]][:2]
     for course_id in repackaged:
         live_vendor.admin.replace_package(course_id)
