@@ -523,6 +523,8 @@ def main(argv: list[str] | None = None) -> int:
         help="folder for the benchmark's temporary files (default: the system's temp folder)",
     )
     args = parser.parse_args(argv)
+    if args.link_mb < 0 or 0 < args.link_mb * MB < 1:
+        parser.error(f"--link-mb {args.link_mb:g}: give a rate above zero (MB per second)")
     if args.quick:
         args.courses, args.packages, args.big_mb = 5_000, 40, 20
     if args.only:
