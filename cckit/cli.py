@@ -20,6 +20,7 @@ WING_COMMANDS: dict[str, str] = {
     "integrations": "connector.cli:integrations",
     "catalog": "connector.cli:catalog",
     "runs": "connector.cli:runs",
+    "db": "connector.cli:db_group",
     "scheduler": "connector.cli:scheduler",
     "sync": "connector.cli:sync",
     "demo": "connector.cli:demo",

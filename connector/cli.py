@@ -26,7 +26,9 @@ from sqlalchemy.engine import Engine
 from connector import catalog as catalog_api
 from connector import db
 from connector import integrations as integrations_api
+from connector.config import HOME_ENV
 from connector.config import Settings
+from connector.errors import ConfigError
 from connector.errors import ConnectorError
 from connector.errors import InvalidField
 from connector.integrations import Integration
@@ -91,12 +93,23 @@ def _errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from None
 
 
-def _open(home: str | None, db_url: str | None) -> tuple[Settings, Engine]:
+def _open(home: str | None, db_url: str | None, *, create: bool = True) -> tuple[Settings, Engine]:
+    """Resolve the settings and open the catalog; ``create=False`` for read-only commands.
+
+    A read-only command refuses a home or database that does not exist (a typo in
+    ``--home`` or ``--db`` must not silently become an empty catalog).
+    """
     with _errors():
         settings = Settings.resolve(home=home, db_url=db_url)
-        if settings.database_url.startswith("sqlite"):
-            settings.ensure_home()
-        return settings, db.connect(settings)
+        if create:
+            if settings.database_url.startswith("sqlite"):
+                settings.ensure_home()
+        elif (home or os.environ.get(HOME_ENV)) and not settings.home.is_dir():
+            raise ConfigError(
+                f"no connector home at {settings.home} (--home/{HOME_ENV}); check the path, or "
+                "create it by adding an integration (`cckit integrations add`)"
+            )
+        return settings, db.connect(settings, create=create)
 
 
 def _echo_json(data: Any) -> None:
@@ -309,7 +322,7 @@ def _integration_view(item: Integration, last_run: dict[str, Any] | None) -> dic
 @_store_options
 def integrations_list(output_format: str, home: str | None, db_url: str | None) -> None:
     """List integrations with their Sync Time and last successful sync."""
-    settings, engine = _open(home, db_url)
+    settings, engine = _open(home, db_url, create=False)
     with _errors():
         items = integrations_api.list_all(engine, settings)
         last = catalog_api.last_runs(engine)
@@ -350,7 +363,7 @@ def integrations_list(output_format: str, home: str | None, db_url: str | None) 
 @_store_options
 def integrations_show(name: str, output_format: str, home: str | None, db_url: str | None) -> None:
     """Show one integration (the Client Secret is never shown)."""
-    settings, engine = _open(home, db_url)
+    settings, engine = _open(home, db_url, create=False)
     with _errors():
         item = integrations_api.get(engine, settings, name)
         view = _integration_view(item, catalog_api.last_runs(engine).get(item.id))
@@ -415,7 +428,7 @@ def integrations_update(
     db_url: str | None,
 ) -> None:
     """Change fields of an integration; options not given keep their value."""
-    settings, engine = _open(home, db_url)
+    settings, engine = _open(home, db_url, create=False)
     secret = _read_secret(client_secret, client_secret_env, required=prompt_secret)
     with _errors():
         item = integrations_api.update(
@@ -445,7 +458,7 @@ def integrations_remove(name: str, yes: bool, home: str | None, db_url: str | No
 
     Published content files are kept on disk.
     """
-    settings, engine = _open(home, db_url)
+    settings, engine = _open(home, db_url, create=False)
     with _errors():
         integrations_api.get(engine, settings, name)
     if not yes:
@@ -462,7 +475,7 @@ def integrations_remove(name: str, yes: bool, home: str | None, db_url: str | No
 @_store_options
 def integrations_enable(name: str, home: str | None, db_url: str | None) -> None:
     """Enable an integration (the scheduler runs it)."""
-    settings, engine = _open(home, db_url)
+    settings, engine = _open(home, db_url, create=False)
     with _errors():
         integrations_api.enable(engine, settings, name)
     click.echo(f"Enabled integration {name}.")
@@ -473,7 +486,7 @@ def integrations_enable(name: str, home: str | None, db_url: str | None) -> None
 @_store_options
 def integrations_disable(name: str, home: str | None, db_url: str | None) -> None:
     """Disable an integration (the scheduler skips it; `cckit sync NAME` still works)."""
-    settings, engine = _open(home, db_url)
+    settings, engine = _open(home, db_url, create=False)
     with _errors():
         integrations_api.disable(engine, settings, name)
     click.echo(f"Disabled integration {name}.")
@@ -505,7 +518,7 @@ def catalog_list(
     db_url: str | None,
 ) -> None:
     """List the catalog's courses (active ones unless --inactive)."""
-    _settings, engine = _open(home, db_url)
+    _settings, engine = _open(home, db_url, create=False)
     with _errors():
         rows = catalog_api.list_courses(engine, integration=integration, include_inactive=inactive)
     if output_format == "json":
@@ -558,7 +571,7 @@ def catalog_show(
     db_url: str | None,
 ) -> None:
     """Show one course: metadata, current package version and its AICC summary."""
-    _settings, engine = _open(home, db_url)
+    _settings, engine = _open(home, db_url, create=False)
     with _errors():
         course = catalog_api.get_course(engine, course_id, integration=integration)
     if output_format == "json":
@@ -632,7 +645,7 @@ def catalog_activate(
     course_id: str, integration: str | None, home: str | None, db_url: str | None
 ) -> None:
     """Make a course visible in the catalog again."""
-    _settings, engine = _open(home, db_url)
+    _settings, engine = _open(home, db_url, create=False)
     with _errors():
         course = catalog_api.set_active(engine, course_id, True, integration=integration)
     click.echo(f"Activated course {course['id']} ({course['integration']}).")
@@ -646,7 +659,7 @@ def catalog_deactivate(
     course_id: str, integration: str | None, home: str | None, db_url: str | None
 ) -> None:
     """Hide a course from the catalog (its content is kept)."""
-    _settings, engine = _open(home, db_url)
+    _settings, engine = _open(home, db_url, create=False)
     with _errors():
         course = catalog_api.set_active(engine, course_id, False, integration=integration)
     click.echo(f"Deactivated course {course['id']} ({course['integration']}).")
@@ -673,7 +686,7 @@ def catalog_protect(
     db_url: str | None,
 ) -> None:
     """Keep local edits of course fields: syncs will not overwrite protected fields."""
-    _settings, engine = _open(home, db_url)
+    _settings, engine = _open(home, db_url, create=False)
     with _errors():
         result = catalog_api.protect(
             engine, course_id, list(fields), protected=not unprotect, integration=integration
@@ -702,7 +715,7 @@ def runs_list(
     db_url: str | None,
 ) -> None:
     """List recent sync runs, newest first."""
-    _settings, engine = _open(home, db_url)
+    _settings, engine = _open(home, db_url, create=False)
     with _errors():
         items = catalog_api.list_runs(engine, integration=integration, limit=limit)
     if output_format == "json":
@@ -740,7 +753,7 @@ def _counts(counts: dict[str, int]) -> str:
 @_store_options
 def runs_show(run_id: int, output_format: str, home: str | None, db_url: str | None) -> None:
     """Show one run with the outcome of every course and its reason."""
-    _settings, engine = _open(home, db_url)
+    _settings, engine = _open(home, db_url, create=False)
     with _errors():
         run = catalog_api.get_run(engine, run_id)
     if output_format == "json":
@@ -766,6 +779,91 @@ def runs_show(run_id: int, output_format: str, home: str | None, db_url: str | N
         click.echo(_table(["COURSE", "OUTCOME", "RULES", "REASON"], rows))
 
 
+# --- db -------------------------------------------------------------------------------
+
+
+@click.group("db")
+def db_group() -> None:
+    """The catalog database's schema: its revision, and upgrades (Alembic)."""
+
+
+@db_group.command("upgrade")
+@_store_options
+def db_upgrade(home: str | None, db_url: str | None) -> None:
+    """Create the catalog schema, or upgrade it to this release's revision.
+
+    Every command does this on first use too; run it to upgrade at a time of your choosing.
+    An SQLite file is copied aside first (the path is printed).
+    """
+    from connector import migrate
+
+    with _errors():
+        settings = Settings.resolve(home=home, db_url=db_url)
+        if settings.database_url.startswith("sqlite"):
+            settings.ensure_home()
+        engine = db.create_engine(settings.database_url)
+        try:
+            result = migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+    where, revision = settings.safe_database_url, "/".join(result.after)
+    if result.created:
+        click.echo(f"Created the catalog schema (revision {revision}) in {where}.")
+        return
+    if result.stamped:
+        click.echo(
+            f"Recognised a catalog made before schema versions; stamped it {migrate.BASELINE}."
+        )
+    if result.applied:
+        click.echo(f"Upgraded {where} to revision {revision} ({', '.join(result.applied)} ran).")
+        if result.backup:
+            click.echo(f"The previous file was copied to {result.backup}.")
+    elif not result.stamped:
+        click.echo(f"{where} is up to date (revision {revision}).")
+
+
+@db_group.command("status")
+@_FORMAT
+@_store_options
+def db_status(output_format: str, home: str | None, db_url: str | None) -> None:
+    """Show the schema revision of the catalog and what an upgrade would run (changes nothing)."""
+    from connector import migrate
+
+    with _errors():
+        settings = Settings.resolve(home=home, db_url=db_url)
+        engine = db.create_engine(settings.database_url, create=False)
+        try:
+            state = migrate.status(engine)
+        finally:
+            engine.dispose()
+    view = {
+        "database": settings.safe_database_url,
+        "current": list(state.current),
+        "heads": list(state.heads),
+        "pending": list(state.pending),
+        "unversioned": state.unversioned,
+    }
+    if output_format == "json":
+        _echo_json(view)
+        return
+    if state.empty:
+        current = "none (no catalog yet)"
+    elif state.unversioned:
+        current = "none (a catalog made before schema versions)"
+    else:
+        current = "/".join(state.current)
+    click.echo(f"Database: {view['database']}")
+    click.echo(f"Revision: {current}")
+    click.echo(f"Newest:   {'/'.join(state.heads)}")
+    if state.up_to_date:
+        click.echo("Up to date.")
+    else:
+        click.echo(f"Pending:  {', '.join(state.pending) or 'stamp only'} (run `cckit db upgrade`)")
+
+
+db_group.add_command(db_status, "current")
+
+
 # --- scheduler ---------------------------------------------------------------------
 
 
@@ -781,7 +879,7 @@ def scheduler_next(output_format: str, home: str | None, db_url: str | None) -> 
     """Print the next run time of every enabled integration (local and UTC)."""
     from connector import scheduler as scheduler_api
 
-    settings, engine = _open(home, db_url)
+    settings, engine = _open(home, db_url, create=False)
     with _errors():
         items = integrations_api.list_all(engine, settings, enabled_only=True)
     upcoming = scheduler_api.next_runs(items, dt.datetime.now(dt.UTC))
@@ -927,7 +1025,7 @@ def sync(
     if (name is None) == (not all_):
         raise click.UsageError("give an integration NAME or --all (not both)")
     _setup_logging(verbose, level=None if verbose else logging.WARNING)
-    settings, engine = _open(home, db_url)
+    settings, engine = _open(home, db_url, create=False)
     with _errors():
         if all_:
             targets = integrations_api.list_all(engine, settings, enabled_only=True)

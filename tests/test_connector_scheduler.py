@@ -270,6 +270,7 @@ def test_cli_scheduler_next(engine: sa.Engine, settings: Settings) -> None:
 
 
 def test_cli_scheduler_next_without_integrations() -> None:
+    assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0  # an empty catalog
     result = CliRunner().invoke(main, ["scheduler", "next"])
     assert result.exit_code == 0
     assert "No enabled integrations." in result.output
