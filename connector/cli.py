@@ -166,7 +166,14 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+#: Libraries whose INFO lines describe their own inner workings (APScheduler's "Added
+#: job", Alembic's "Context impl"): shown with -v only.
+_CHATTY_LIBRARIES = ("apscheduler", "alembic")
+
+
 def _setup_logging(verbose: bool = False, level: int | None = None) -> None:
+    for name in _CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
     root = logging.getLogger()
     for existing in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
         root.removeHandler(existing)  # one CLI handler, even when commands run in-process
@@ -186,6 +193,12 @@ def integrations() -> None:
     """Register and manage vendors (integrations) with the seven fields."""
 
 
+class _OneLineError(click.ClickException):
+    """A usage mistake reported as one line (exit 2), without click's usage banner."""
+
+    exit_code = 2
+
+
 def _read_secret(
     client_secret: str | None, client_secret_env: str | None, *, required: bool
 ) -> Secret | None:
@@ -203,7 +216,20 @@ def _read_secret(
         return Secret(client_secret)
     if not required:
         return None
-    value = click.prompt("Client secret", hide_input=True, err=True, default="", show_default=False)
+    stdin = sys.stdin
+    if stdin.isatty():
+        value = click.prompt(
+            "Client secret", hide_input=True, err=True, default="", show_default=False
+        )
+    else:
+        # No terminal to prompt on (cron, a script, a pipe): read one line, if any, rather
+        # than let getpass warn and echo; nothing there is a clear error.
+        value = stdin.readline().rstrip("\r\n")
+        if not value:
+            raise _OneLineError(
+                "no Client Secret: give --client-secret-env VAR (or --client-secret); stdin "
+                "is not a terminal, so it cannot be asked for"
+            )
     if not value:
         raise click.BadParameter("must not be empty", param_hint="--client-secret")
     return Secret(value)
@@ -428,6 +454,14 @@ def integrations_update(
     db_url: str | None,
 ) -> None:
     """Change fields of an integration; options not given keep their value."""
+    changes: tuple[object, ...] = (new_name, provider, provider_url, auth_url, client_id)
+    changes += (client_secret, client_secret_env, sync_time, timezone, auth_mode)
+    changes += (full_every_days,)
+    if all(value is None for value in changes) and not prompt_secret:
+        raise _OneLineError(
+            f"nothing to change for {name}: give at least one option (see "
+            "`cckit integrations update --help`)"
+        )
     settings, engine = _open(home, db_url, create=False)
     secret = _read_secret(client_secret, client_secret_env, required=prompt_secret)
     with _errors():

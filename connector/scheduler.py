@@ -361,6 +361,10 @@ def run_forever(
     if threading.current_thread() is threading.main_thread():
         for caught in (signal.SIGINT, signal.SIGTERM):
             previous[caught] = signal.signal(caught, _stop)
+    jobs = len(sched.get_jobs()) - 1  # without the reload job
+    log.info(
+        "scheduler started: %d integration(s) scheduled, reloading every %d s", jobs, reload_seconds
+    )
     try:
         sched.start()
     finally:
