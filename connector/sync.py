@@ -74,6 +74,7 @@ from connector.errors import PackageError
 from connector.errors import VendorError
 from connector.http import make_session
 from connector.integrations import Integration
+from connector.integrations import content_root
 from connector.packages import DEFAULT_SPOOL_BYTES
 from connector.packages import AiccPackageError
 from connector.packages import PackageVersion
@@ -97,6 +98,14 @@ _PROTECTED_COLUMNS = {
     "Keywords": "keywords",
     "Localization": "localization",
 }
+#: Columns that take a course out of the retry set.
+_CLEARED: Mapping[str, Any] = {
+    "failing_since": None,
+    "failure_reason": None,
+    "failure_rules": None,
+    "retry_count": 0,
+    "next_retry_at": None,
+}
 _SHA256_DIR = re.compile(r"^[0-9a-f]{64}$")
 #: Vendor IDs per ``IN (...)`` query (well under every backend's parameter limit).
 _IN_CHUNK = 500
@@ -105,6 +114,36 @@ _QUEUED_PER_WORKER = 4
 #: A finished package waits at most this long for its batch to fill before it is
 #: switched in (a batch is full at two per worker).
 _SWITCH_AFTER_S = 1.0
+#: Backoff of the retry set: the next run retries a course that failed once; after
+#: that it waits ``_RETRY_BASE``, twice as long after each further failure, at most
+#: ``_RETRY_MAX``. Daily runs retry every failing course each day; frequent manual runs
+#: do not hammer a course that keeps failing. A full list retries every listed course.
+_RETRY_BASE = dt.timedelta(minutes=15)
+_RETRY_MAX = dt.timedelta(hours=24)
+#: Run statuses after which the watermark moves: the list was read completely.
+COMPLETE_STATUSES = ("succeeded", "partial")
+
+
+class SyncInterrupted(KeyboardInterrupt):
+    """A run stopped by SIGINT or SIGTERM; it is recorded as ``interrupted``.
+
+    Raised (from the signal) in the main thread; the run records itself and re-raises
+    it with :attr:`result` set, so the CLI can say which run was interrupted.
+    """
+
+    def __init__(self, signal_name: str = "SIGINT") -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.result: SyncResult | None = None
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long a course that failed ``attempts`` times in a row waits before the next try."""
+    if attempts <= 1:
+        return dt.timedelta(0)
+    exponent = min(attempts - 2, 16)
+    delay: dt.timedelta = _RETRY_BASE * (1 << exponent)
+    return min(delay, _RETRY_MAX)
 
 
 @dataclass(frozen=True)
@@ -212,7 +251,7 @@ class SyncResult:
 
     run_id: int
     integration: str
-    status: Literal["running", "succeeded", "failed", "partial"]
+    status: Literal["running", "succeeded", "failed", "partial", "interrupted", "abandoned"]
     full: bool
     started_at: dt.datetime
     finished_at: dt.datetime | None = None
@@ -226,8 +265,13 @@ class SyncResult:
 
     @property
     def ok(self) -> bool:
-        """True when the run succeeded (no course failed)."""
+        """True when the run succeeded (list complete, no course failed)."""
         return self.status == "succeeded"
+
+    @property
+    def complete(self) -> bool:
+        """True when the whole list was read (the watermark moved), failed courses or not."""
+        return self.status in COMPLETE_STATUSES
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready run record (what ``cckit sync --format json`` prints)."""
@@ -271,6 +315,8 @@ class _Stored:
     subjects: list[str]
     protected: frozenset[str]
     missing: bool
+    failing_since: dt.datetime | None = None
+    retry_count: int = 0
 
 
 @dataclass
@@ -339,7 +385,7 @@ class _Run:
         self.options = options
         self.progress = progress
         self.lock = held
-        self.content_dir = settings.content_dir / integration.name
+        self.content_dir = content_root(settings, integration)
         self.stored: dict[str, _Stored] = {}
         self.needs_cleanup = False
         self.now = db.utcnow()
@@ -352,6 +398,7 @@ class _Run:
         self.ready_since = 0.0
         self.switch_batch = 2 * max(1, options.workers)
         self.requests = 0
+        self.list_complete = False
         self.result: SyncResult
 
     # -- bookkeeping ----------------------------------------------------------------------
@@ -397,21 +444,7 @@ class _Run:
                     db.integrations.c.full_every_days,
                 ).where(db.integrations.c.id == self.integration.id)
             ).one()
-            runs = db.sync_runs.c
-            last_status = conn.execute(
-                sa.select(runs.status)
-                .where(runs.integration_id == self.integration.id)
-                .order_by(runs.id.desc())
-                .limit(1)
-            ).scalar()
-            # We hold the lock, so a run still "running" was killed; a killed or failed
-            # run may have left temporary files or unreferenced folders behind.
-            self.needs_cleanup = last_status in ("running", "failed")
-            conn.execute(
-                sa.update(db.sync_runs)
-                .where(runs.integration_id == self.integration.id, runs.status == "running")
-                .values(status="failed", finished_at=started, error="interrupted")
-            )
+            self.needs_cleanup = close_abandoned_runs(conn, self.integration.id)
             full = self._decide_full(started, state) or self._packages_missing(conn)
             since = (
                 None
@@ -426,7 +459,8 @@ class _Run:
                     status="running",
                     full=full,
                     if_modified_since=since,
-                    counts={},
+                    counts=dict.fromkeys(COUNT_KEYS, 0),
+                    heartbeat_at=started,
                 )
                 .returning(db.sync_runs.c.id)
             ).scalar_one()
@@ -458,8 +492,21 @@ class _Run:
             self.result.error = str(exc)
             log.error("%s: sync run %d failed: %s", self.integration.name, run_id, exc)
             self._safe_flush()
+        except KeyboardInterrupt as exc:
+            # SIGINT, or SIGTERM mapped to SyncInterrupted: what was done is kept.
+            name = exc.signal_name if isinstance(exc, SyncInterrupted) else "SIGINT"
+            self.result.error = f"interrupted by {name}"
+            with contextlib.suppress(Exception):
+                self._safe_flush()
+                self._finish(started, interrupted=True)
+            if isinstance(exc, SyncInterrupted):
+                exc.result = self.result
+                raise
+            stop = SyncInterrupted(name)
+            stop.result = self.result
+            raise stop from None
         except BaseException as exc:
-            # A database failure, a bug or an interrupt: record the run, then re-raise.
+            # A database failure or a bug: record the run, then re-raise.
             self.result.error = (
                 str(exc)
                 if isinstance(exc, ConnectorError)
@@ -496,22 +543,26 @@ class _Run:
                 c.is_active.is_(True),
                 c.missing_from_vendor.is_(False),
                 c.current_package_id.is_(None),
+                # Pending after a failed package: the retry set brings it back.
+                c.failing_since.is_(None),
             )
             .limit(1)
         ).first()
         return waiting is not None
 
-    def _finish(self, started: dt.datetime) -> None:
+    def _finish(self, started: dt.datetime, *, interrupted: bool = False) -> None:
         result = self.result
         result.finished_at = db.utcnow()
         result.requests = self.requests
-        if result.error is not None:
+        if interrupted:
+            result.status = "interrupted"
+        elif result.error is not None or not self.list_complete:
             result.status = "failed"
         elif result.counts["failed"]:
             result.status = "partial"
         else:
             result.status = "succeeded"
-        if self.lock.lost and result.status == "succeeded":
+        if self.lock.lost and result.status in COMPLETE_STATUSES:
             result.status, result.error = "failed", "the sync lock was lost during the run"
         with self.engine.begin() as conn:
             conn.execute(
@@ -520,14 +571,14 @@ class _Run:
                 .values(
                     finished_at=result.finished_at,
                     status=result.status,
-                    counts=dict(result.counts),
-                    pages=result.pages,
-                    requests=result.requests,
-                    downloads=result.downloads,
                     error=result.error,
+                    heartbeat_at=result.finished_at,
+                    **self._run_counts(),
                 )
             )
-            if result.status == "succeeded":
+            # A complete list moves the watermark even when courses failed: they are in
+            # the retry set, so the next (incremental) run re-attempts them.
+            if result.status in COMPLETE_STATUSES:
                 values: dict[str, Any] = {"last_success_started_at": started}
                 if result.full:
                     values["last_full_sync_at"] = started
@@ -543,6 +594,16 @@ class _Run:
             result.status,
             ", ".join(f"{k} {v}" for k, v in result.counts.items()),
         )
+
+    def _run_counts(self) -> dict[str, Any]:
+        """The run row's progress columns as they stand (written with every batch)."""
+        result = self.result
+        return {
+            "counts": dict(result.counts),
+            "pages": result.pages,
+            "requests": self.requests,
+            "downloads": result.downloads,
+        }
 
     # -- catalog state --------------------------------------------------------------------
 
@@ -568,6 +629,8 @@ class _Run:
                 c.subjects,
                 c.protected_fields,
                 c.missing_from_vendor,
+                c.failing_since,
+                c.retry_count,
             ).where(c.integration_id == self.integration.id, c.vendor_id.in_(vendor_ids))
         )
         for row in rows:
@@ -580,6 +643,8 @@ class _Run:
                 subjects=list(row.subjects or []),
                 protected=frozenset(row.protected_fields or ()),
                 missing=bool(row.missing_from_vendor),
+                failing_since=row.failing_since,
+                retry_count=int(row.retry_count or 0),
             )
 
     def _clean_content(self) -> None:
@@ -634,29 +699,29 @@ class _Run:
         # Work queued ahead of the workers: enough that they never wait while the main
         # thread reads a page or switches a batch in (which waits for the GIL).
         ahead = _QUEUED_PER_WORKER * max(1, options.workers)
+
+        def submit(job: _Job) -> None:
+            in_flight[pool.submit(self._fetch, session, job)] = job
+            while len(in_flight) >= ahead:
+                self._harvest(in_flight, wait=True)
+
         try:
             try:
                 for page in client.iter_pages(since):
-                    self.result.pages = client.pages
-                    self._emit(
-                        SyncEvent(
-                            "page", integration.name, page=page.number,
-                            courses=len(page.records),
-                        )
-                    )  # fmt: skip
-                    self.now = db.utcnow()  # one timestamp per page for its metadata rows
-                    self._load_page([r.vendor_id for r in page.records if r.vendor_id and r.ok])
-                    for record in page.records:
-                        job = self._classify(record)
-                        if job is None:
-                            continue
-                        future = pool.submit(self._fetch, session, job)
-                        in_flight[future] = job
-                        while len(in_flight) >= ahead:
-                            self._harvest(in_flight, wait=True)
+                    self._apply_page(client, page.number, page.records, submit)
                     self._harvest(in_flight, wait=False)
                     if len(self.pending_updates) + len(self.pending_inserts) >= options.batch_size:
                         self._flush()
+                self.list_complete = True
+                if options.download_packages:
+                    for job in self._retry_jobs():
+                        submit(job)
+            except KeyboardInterrupt:
+                # Stop promptly: drop queued downloads, keep the ones already running.
+                for future in list(in_flight):
+                    if future.cancel():
+                        del in_flight[future]
+                raise
             finally:
                 # Whatever happened to the list, publish what was downloaded.
                 while in_flight:
@@ -666,6 +731,64 @@ class _Run:
             pool.shutdown(wait=True, cancel_futures=True)
             session.close()
 
+    def _apply_page(
+        self,
+        client: VendorClient,
+        number: int,
+        records: list[CourseRecord],
+        submit: Callable[[_Job], None],
+    ) -> None:
+        """Classify one list page's courses and queue their packages."""
+        self.result.pages = client.pages
+        self._emit(SyncEvent("page", self.integration.name, page=number, courses=len(records)))
+        self.now = db.utcnow()  # one timestamp per page for its metadata rows
+        self._load_page(
+            [r.vendor_id for r in records if isinstance(r.vendor_id, str) and r.vendor_id]
+        )
+        for record in records:
+            job = self._classify(record)
+            if job is not None:
+                submit(job)
+
+    def _retry_jobs(self) -> list[_Job]:
+        """The retry set's courses that are due and that this run's list did not name.
+
+        Their last vendor object (stored with the course) names the package to fetch
+        again; courses the list named were already handled with their fresh object.
+        """
+        self._flush()  # pending courses written this run are in the table now
+        c = db.courses.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(c.vendor_id, c.raw)
+                .where(
+                    c.integration_id == self.integration.id,
+                    c.failing_since.is_not(None),
+                    c.next_retry_at.is_not(None),
+                    c.next_retry_at <= db.utcnow(),
+                    c.is_active.is_(True),
+                    c.missing_from_vendor.is_(False),
+                )
+                .order_by(c.vendor_id)
+            ).all()
+        due = [
+            (vendor_id, raw)
+            for vendor_id, raw in rows
+            if vendor_id not in self.seen
+            and isinstance(raw, dict)
+            and isinstance(raw.get("DownloadPackageUrl"), str)
+        ]
+        self._load_page([vendor_id for vendor_id, _ in due])
+        self.now = db.utcnow()
+        jobs = [
+            _Job(vendor_id, raw, self.stored[vendor_id], "updated")
+            for vendor_id, raw in due
+            if vendor_id in self.stored
+        ]
+        if jobs:
+            log.info("%s: retrying %d failing course(s)", self.integration.name, len(jobs))
+        return jobs
+
     def _classify(self, record: CourseRecord) -> _Job | None:
         """Decide what to do with one list entry; returns a job when a package is needed."""
         vendor_id = record.vendor_id or "<no ID>"
@@ -673,6 +796,11 @@ class _Run:
             self.seen.add(record.vendor_id)  # listed, even if unusable: not missing
         if not record.ok or record.data is None:
             self._outcome(vendor_id, "failed", record.error, record.rule_ids)
+            known = self.stored.get(vendor_id)
+            if known is not None:
+                # Keep the last good metadata; show the course as failing. It is
+                # re-checked when the vendor lists it again (a fix moves LastModifiedUTC).
+                self._mark_failing(known, record.error, record.rule_ids, retry=False)
             return None
         obj = record.data
         stored = self.stored.get(vendor_id)
@@ -693,9 +821,9 @@ class _Run:
         meta_newer = _newer(_parse_time(obj.get("LastModifiedUTC")), stored.vendor_last_modified)
         overridden = self.result.full and stored.is_active != active
         if not active:
-            if meta_newer or stored.missing or overridden:
+            if meta_newer or stored.missing or overridden or stored.failing_since:
                 outcome: OutcomeKind = "deactivated" if stored.is_active else "updated"
-                self._queue_update(stored, obj)
+                self._queue_update(stored, obj, _CLEARED)  # nothing left to retry
                 self._outcome(vendor_id, outcome)
             else:
                 self._outcome(vendor_id, "unchanged")
@@ -705,7 +833,11 @@ class _Run:
             or _newer(_parse_time(obj.get("PackageLastModifiedUTC")), stored.package_last_modified)
         )
         meta_needed = meta_newer or stored.missing or overridden
-        if meta_needed:
+        if not package_needed and stored.failing_since is not None:
+            # A good object and nothing to download: whatever failed is resolved.
+            self._queue_update(stored, obj, _CLEARED)
+            meta_needed = True
+        elif meta_needed:
             self._queue_update(stored, obj)
         if package_needed:
             return _Job(vendor_id, obj, stored, "updated")
@@ -754,12 +886,53 @@ class _Run:
         )
         return values
 
-    def _queue_update(self, stored: _Stored, obj: Mapping[str, Any]) -> None:
+    def _queue_update(
+        self, stored: _Stored, obj: Mapping[str, Any], extra: Mapping[str, Any] | None = None
+    ) -> None:
         values = self._metadata(obj, stored)
+        if extra:
+            values.update(extra)
+            stored.failing_since = values.get("failing_since", stored.failing_since)
         values["_id"] = stored.id
         self.pending_updates.append(values)
         stored.is_active = bool(obj["IsActive"])
         stored.missing = False
+
+    def _failure_values(
+        self, stored: _Stored | None, reason: str | None, rules: Iterable[str], *, retry: bool
+    ) -> dict[str, Any]:
+        """Columns that put a course into the retry set (``retry``) or flag it failing."""
+        attempts = (stored.retry_count if stored is not None else 0) + 1
+        since = stored.failing_since if stored is not None else None
+        return {
+            "failing_since": since or self.now,
+            "failure_reason": reason,
+            "failure_rules": list(rules),
+            "retry_count": attempts,
+            "next_retry_at": self.now + retry_delay(attempts) if retry else None,
+        }
+
+    def _mark_failing(
+        self, stored: _Stored, reason: str | None, rules: Iterable[str], *, retry: bool
+    ) -> None:
+        values = self._failure_values(stored, reason, rules, retry=retry)
+        stored.failing_since = values["failing_since"]
+        stored.retry_count = values["retry_count"]
+        self.pending_updates.append({"_id": stored.id, "updated_at": self.now, **values})
+
+    def _package_failed(self, job: _Job, reason: str, rules: list[str]) -> None:
+        """Record a failed package: the course goes to the retry set, nothing is lost.
+
+        A new course is stored as *pending* (its metadata, no package) so the admin
+        sees it and why; an existing one keeps its live version.
+        """
+        self._outcome(job.vendor_id, "failed", reason, rules)
+        if job.stored is None:
+            row = self._new_row(job.obj)
+            row.update(self._failure_values(None, reason, rules, retry=True))
+            self.pending_inserts.append(row)
+        else:
+            self._mark_failing(job.stored, reason, rules, retry=True)
 
     def _flush(self) -> None:
         """Write the batched metadata rows and outcomes in one transaction."""
@@ -791,6 +964,12 @@ class _Run:
                 )
                 conn.execute(stmt, rows)
             self.pending_updates = []
+        # The run's counts travel with every batch: a killed run still shows what it did.
+        conn.execute(
+            sa.update(db.sync_runs)
+            .where(db.sync_runs.c.id == self.result.run_id)
+            .values(heartbeat_at=db.utcnow(), **self._run_counts())
+        )
         if self.pending_outcomes:
             conn.execute(
                 sa.insert(db.course_outcomes),
@@ -858,11 +1037,11 @@ class _Run:
                         reason=exc.reason, ok=False,
                     )
                 )  # fmt: skip
-                self._outcome(job.vendor_id, "failed", exc.reason, _package_rules(exc))
+                self._package_failed(job, exc.reason, _package_rules(exc))
                 continue
             except (requests.RequestException, OSError) as exc:
                 reason = f"package download failed: {type(exc).__name__}"
-                self._outcome(job.vendor_id, "failed", reason, ["PKG-001"])
+                self._package_failed(job, reason, ["PKG-001"])
                 continue
             self.result.downloads += 1
             self._emit(
@@ -884,9 +1063,11 @@ class _Run:
         if not self.ready:
             return
         ready, self.ready = self.ready, []
-        self._switch(ready)
+        # Outcomes first: they are written in the same transaction as the switch, so a
+        # run killed right after still has one outcome row per published package.
         for job, _version in ready:
             self._outcome(job.vendor_id, job.outcome)
+        self._switch(ready)
 
     def _switch(self, ready: list[tuple[_Job, PackageVersion]]) -> None:
         """Publish downloaded versions in one transaction, so each switch is atomic.
@@ -905,6 +1086,8 @@ class _Run:
             if job.stored is not None:
                 job.stored.current_package_id = version_id
                 job.stored.package_last_modified = version.package_last_modified
+                job.stored.failing_since = None
+                job.stored.retry_count = 0
 
     def _record_versions(
         self,
@@ -979,6 +1162,12 @@ class _Run:
                 current_package_id=sa.bindparam("_version"),
                 vendor_package_last_modified=sa.bindparam("_package_modified"),
                 updated_at=now,
+                # Published: out of the retry set.
+                failing_since=sa.null(),
+                failure_reason=sa.null(),
+                failure_rules=sa.null(),
+                retry_count=0,
+                next_retry_at=sa.null(),
             ),
             [
                 {
@@ -1017,6 +1206,44 @@ class _Run:
                 {"_id": course_id, "missing_from_vendor": True, "missing_since": now}
             )
             self._outcome(vendor_id, "missing", "no longer in the vendor's full list")
+
+
+def close_abandoned_runs(conn: Connection, integration_id: int) -> bool:
+    """Close runs of ``integration_id`` left ``running`` by a process that died.
+
+    Call it only while holding the integration's sync lock: a run still ``running``
+    then has no live process. Each is recorded as ``abandoned`` at its last heartbeat
+    (when it was last known alive), with the counts it had written so far.
+
+    Returns:
+        True when the previous run did not finish cleanly, so temporary or
+        unreferenced content folders may have been left behind.
+    """
+    runs = db.sync_runs.c
+    last_status = conn.execute(
+        sa.select(runs.status)
+        .where(runs.integration_id == integration_id)
+        .order_by(runs.id.desc())
+        .limit(1)
+    ).scalar()
+    stale = conn.execute(
+        sa.select(runs.id, runs.started_at, runs.heartbeat_at).where(
+            runs.integration_id == integration_id, runs.status == "running"
+        )
+    ).all()
+    for run_id, run_started, heartbeat in stale:
+        at = heartbeat or run_started
+        log.warning("sync run %d was abandoned (last heartbeat %s)", run_id, _iso(at))
+        conn.execute(
+            sa.update(db.sync_runs)
+            .where(runs.id == run_id)
+            .values(
+                status="abandoned",
+                finished_at=at,
+                error=f"abandoned: its process stopped; last heartbeat {_iso(at)}",
+            )
+        )
+    return last_status in ("running", "failed", "interrupted", "abandoned")
 
 
 def _newer(candidate: dt.datetime | None, stored: dt.datetime | None) -> bool:
