@@ -100,9 +100,7 @@ class SyncLock:
                     # The run's own heartbeat: an abandoned run is closed at this time.
                     conn.execute(
                         sa.update(db.sync_runs)
-                        .where(
-                            db.sync_runs.c.id == self.run_id, db.sync_runs.c.status == "running"
-                        )
+                        .where(db.sync_runs.c.id == self.run_id, db.sync_runs.c.status == "running")
                         .values(heartbeat_at=now)
                     )
             if result.rowcount == 0:
