@@ -78,6 +78,7 @@ from connector.integrations import content_root
 from connector.packages import DEFAULT_SPOOL_BYTES
 from connector.packages import AiccPackageError
 from connector.packages import PackageVersion
+from schemas import visible
 
 __all__ = [
     "CourseOutcome",
@@ -208,7 +209,9 @@ class SyncEvent:
 
     Attributes:
         kind: ``"page"`` (a list page was read), ``"course"`` (a course got its
-            outcome) or ``"download"`` (a package finished or failed).
+            outcome), ``"queued"`` (a package download was queued), ``"download"`` (a
+            package finished or failed) or ``"listed"`` (the list is read: no more
+            packages will be queued, except retries, which are queued before it).
         integration: the integration's name.
         page: page number (``page`` events).
         courses: courses on the page (``page`` events).
@@ -219,7 +222,7 @@ class SyncEvent:
         ok: False for a failed download.
     """
 
-    kind: Literal["page", "course", "download"]
+    kind: Literal["page", "course", "queued", "download", "listed"]
     integration: str
     page: int | None = None
     courses: int | None = None
@@ -233,6 +236,10 @@ class SyncEvent:
         """One human-readable log line."""
         if self.kind == "page":
             return f"{self.integration}: page {self.page}: {self.courses} course(s)"
+        if self.kind == "listed":
+            return f"{self.integration}: list read ({self.page} page(s))"
+        if self.kind == "queued":
+            return f"{self.integration}: {self.vendor_id}: package queued"
         if self.kind == "download":
             if self.ok:
                 return f"{self.integration}: {self.vendor_id}: package {self.size} bytes"
@@ -420,7 +427,12 @@ class _Run:
             self.result.outcomes.append(item)
             self.pending_outcomes.append(item)
             if outcome == "failed":
-                log.warning("%s: course %s failed: %s", self.integration.name, vendor_id, reason)
+                log.warning(
+                    "%s: course %s failed: %s",
+                    self.integration.name,
+                    visible(vendor_id),
+                    visible(reason or ""),
+                )
         if self.progress is not None:  # one event per course: skip building it unheard
             self._emit(
                 SyncEvent(
@@ -702,6 +714,8 @@ class _Run:
 
         def submit(job: _Job) -> None:
             in_flight[pool.submit(self._fetch, session, job)] = job
+            if self.progress is not None:
+                self._emit(SyncEvent("queued", integration.name, vendor_id=job.vendor_id))
             while len(in_flight) >= ahead:
                 self._harvest(in_flight, wait=True)
 
@@ -716,6 +730,7 @@ class _Run:
                 if options.download_packages:
                     for job in self._retry_jobs():
                         submit(job)
+                self._emit(SyncEvent("listed", integration.name, page=client.pages))
             except KeyboardInterrupt:
                 # Stop promptly: drop queued downloads, keep the ones already running.
                 for future in list(in_flight):

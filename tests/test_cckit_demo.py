@@ -13,7 +13,7 @@ import pytest
 from connector import db
 from connector import integrations
 from connector.config import Settings
-from connector.demo import describe_changes
+from cckit.demo import describe_changes
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 
