@@ -33,8 +33,7 @@ def _escape(code: int) -> str:
 
 
 _TABLE: dict[int, str] = {
-    code: _escape(code)
-    for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *_FORMAT_CHARS)
+    code: _escape(code) for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *_FORMAT_CHARS)
 }
 
 

@@ -180,7 +180,8 @@ def test_sigkill_at_several_points_then_converge(
         # Closed at its last heartbeat, not when the next run found it.
         assert dead.finished_at is not None
         assert dead.finished_at <= after.started_at
-        assert dead.error and "abandoned" in dead.error
+        assert dead.error
+        assert "abandoned" in dead.error
     # Orphans of the killed runs are gone: no temporary files or unreferenced folders.
     content = integrations.content_root(settings, integration)
     leftovers = [p for p in content.rglob("*") if p.name.startswith(archive.TEMP_PREFIX)]

@@ -214,7 +214,8 @@ def test_a_signal_mid_sync_records_an_interrupted_run_with_true_counts(
     _out, err = process.communicate(timeout=60)
     assert process.returncode == status, err
     message = err.decode()
-    assert "Traceback" not in message and "Aborted!" not in message
+    assert "Traceback" not in message
+    assert "Aborted!" not in message
     assert f"interrupted by {signal.Signals(signum).name}" in message
     (record,) = catalog.list_runs(engine)
     assert record["status"] == "interrupted"
@@ -274,7 +275,8 @@ def test_names_are_unique_case_insensitively(engine: Engine, settings: Settings)
     with pytest.raises(IntegrationExists):
         integrations.update(engine, settings, "other", new_name="Mock")
     assert integrations.get(engine, settings, "MOCK").name == "mock"
-    assert other.uid and other.uid != integrations.get(engine, settings, "mock").uid
+    assert other.uid
+    assert other.uid != integrations.get(engine, settings, "mock").uid
 
 
 def test_a_renamed_integration_and_a_new_one_with_its_old_name_never_share_content(
@@ -288,7 +290,8 @@ def test_a_renamed_integration_and_a_new_one_with_its_old_name_never_share_conte
     root_one = integrations.content_root(settings, first)
     root_two = integrations.content_root(settings, second)
     assert root_one != root_two
-    assert any(root_one.iterdir()) and any(root_two.iterdir())
+    assert any(root_one.iterdir())
+    assert any(root_two.iterdir())
     # Purging one deletes its content and rows only; the other's courses stay live.
     removed = integrations.remove(engine, settings, "mock", purge=True)
     assert root_two.resolve() in removed
@@ -319,9 +322,7 @@ def test_remove_purge_from_the_cli_asks_first_and_says_what_it_deleted(
     assert catalog.list_courses(engine) == []
 
 
-def test_allowed_package_hosts_are_validated_and_stored(
-    engine: Engine, settings: Settings
-) -> None:
+def test_allowed_package_hosts_are_validated_and_stored(engine: Engine, settings: Settings) -> None:
     fields = {
         "name": "cdn",
         "provider": "P",
