@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -75,6 +76,15 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _new_uid() -> str:
+    return uuid.uuid4().hex
+
+
+def _name_key(context: Any) -> str:
+    """Default of ``integrations.name_key``: the case-folded name being inserted."""
+    return str(context.get_current_parameters()["name"]).casefold()
+
+
 metadata = sa.MetaData()
 
 integrations = sa.Table(
@@ -84,10 +94,10 @@ integrations = sa.Table(
     sa.Column("name", sa.String(100), nullable=False, unique=True),
     # Immutable identity: content folders are keyed by it, so a rename or a new
     # integration reusing an old name never shares folders with another one.
-    sa.Column("uid", sa.String(32), nullable=False, unique=True),
+    sa.Column("uid", sa.String(32), nullable=False, unique=True, default=_new_uid),
     # casefold(name): names are unique case-insensitively (content on a
     # case-insensitive disk, and "mock" vs "MOCK" in an admin's head).
-    sa.Column("name_key", sa.String(100), nullable=False, unique=True),
+    sa.Column("name_key", sa.String(100), nullable=False, unique=True, default=_name_key),
     sa.Column("provider", sa.String(200), nullable=False),
     sa.Column("provider_url", sa.String(2000), nullable=False),
     sa.Column("auth_url", sa.String(2000), nullable=True),
@@ -99,9 +109,9 @@ integrations = sa.Table(
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("full_every_days", sa.Integer, nullable=False, server_default="7"),
     # Hosts a DownloadPackageUrl on another origin may name (a CDN); none by default.
-    sa.Column("allowed_package_hosts", sa.JSON, nullable=False),
+    sa.Column("allowed_package_hosts", sa.JSON, nullable=False, default=list),
     # Per-integration overrides of the network and size limits (connector.limits).
-    sa.Column("limits", sa.JSON, nullable=False),
+    sa.Column("limits", sa.JSON, nullable=False, default=dict),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("last_success_started_at", UTCDateTime, nullable=True),

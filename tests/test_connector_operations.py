@@ -20,12 +20,12 @@ from cckit.cli import main as cckit_main
 from connector import catalog
 from connector import db
 from connector import integrations
-from connector import sync as sync_module
 from connector.config import Settings
 from connector.errors import IntegrationExists
 from connector.errors import InvalidField
 from connector.sync import SyncOptions
 from connector.sync import SyncResult
+from connector.sync import batch as sync_batch
 from connector.sync import retry_delay
 from connector.sync import sync
 
@@ -80,7 +80,7 @@ def test_three_daily_syncs_with_a_broken_course_make_one_full_and_two_incrementa
 ) -> None:
     # Daily runs are a day apart, longer than the longest backoff (24 h); these runs are
     # seconds apart, so the backoff is taken out of this test (its own test is above).
-    monkeypatch.setattr(sync_module, "_RETRY_BASE", dt.timedelta(0))
+    monkeypatch.setattr(sync_batch, "_RETRY_BASE", dt.timedelta(0))
     register(engine, settings, live_vendor)
     broken, changed, other = active_ids(live_vendor)[:3]
     live_vendor.admin.set_fault(f"corrupt_zip@course:{broken}")

@@ -156,8 +156,13 @@ def test_first_sync_publishes_every_active_course(
     assert result.pages == operations(live_vendor).count("list")
     assert_converged(engine, live_vendor)
     assert_consistent(engine, settings)
-    assert {e.kind for e in events} == {"page", "course", "download"}
+    assert {e.kind for e in events} == {"page", "course", "queued", "download", "listed"}
     assert all(e.message() for e in events)
+    # Every package is queued before the list ends; "listed" comes once, after the pages.
+    kinds = [e.kind for e in events]
+    assert kinds.count("listed") == 1
+    assert kinds.count("queued") == len(active)
+    assert "page" not in kinds[kinds.index("listed") :]
     # The run record and its outcome rows are stored.
     stored = catalog.get_run(engine, result.run_id)
     assert stored["status"] == "succeeded"
