@@ -271,6 +271,27 @@ def test_upgrade_of_a_0_1_0_catalog_keeps_every_row(old_catalog: str) -> None:
         kept = [{k: row[k] for k in rows[0]} for row in after[table]] if rows else after[table]
         assert kept == rows, table
     assert _version(old_catalog) == _heads()
+    # Revision 0002 filled the new integration columns.
+    uids = [r["uid"] for r in after["integrations"]]
+    assert len(set(uids)) == 2
+    assert all(len(u) == 32 for u in uids)
+    assert [r["name_key"] for r in after["integrations"]] == ["demo-vendor", "second"]
+    assert [(r["allowed_package_hosts"], r["limits"]) for r in after["integrations"]] == [
+        ([], {}),
+        ([], {}),
+    ]
+    assert {r["retry_count"] for r in after["courses"]} == {0}
+
+
+def test_names_differing_only_in_case_are_made_unique_by_the_upgrade(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    shutil.copyfile(SQLITE_FIXTURE, path)
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE integrations SET name = 'Demo-Vendor' WHERE name = 'second'")
+    db.connect(f"sqlite:///{path}").dispose()
+    names = [r["name"] for r in _rows(f"sqlite:///{path}")["integrations"]]
+    assert names[0] == "demo-vendor"
+    assert names[1].startswith("Demo-Vendor-")
 
 
 def test_unversioned_catalog_is_stamped_not_recreated(old_catalog: str) -> None:
