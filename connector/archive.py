@@ -39,6 +39,7 @@ __all__ = [
     "ArchiveLimits",
     "check_zip",
     "extract_zip",
+    "make_dirs",
 ]
 
 #: A zip file's path, a seekable binary file holding it, or its bytes.
@@ -209,7 +210,7 @@ def extract_zip(
     """
     limits = limits or ArchiveLimits()
     final = Path(target)
-    _make_dirs(final.parent)
+    make_dirs(final.parent)
     final = final.parent.resolve() / final.name
     # One parse of the central directory serves the check and the extraction.
     with _open(path) as zf:
@@ -236,11 +237,12 @@ def extract_zip(
     return final
 
 
-def _make_dirs(path: Path) -> None:
-    """Create ``path`` and its missing parents with :data:`CONTENT_DIR_MODE` exactly."""
+def make_dirs(path: Path) -> None:
+    """Create the content folder ``path`` and its missing parents, each with
+    :data:`CONTENT_DIR_MODE` exactly (an existing folder keeps its mode)."""
     if path.is_dir():
         return
-    _make_dirs(path.parent)
+    make_dirs(path.parent)
     try:
         path.mkdir()
     except FileExistsError:
@@ -269,11 +271,11 @@ def _extract_member(
     out = dest.joinpath(*PurePosixPath(info.filename).parts)
     if info.is_dir():
         if out not in made:
-            _make_dirs(out)
+            make_dirs(out)
             made.add(out)
         return
     if out.parent not in made:
-        _make_dirs(out.parent)
+        make_dirs(out.parent)
         made.add(out.parent)
     try:
         # O_EXCL: a second entry of the same name can never overwrite the first.

@@ -110,3 +110,43 @@ def test_library_info_lines_only_with_verbose() -> None:
         for name in ("apscheduler", "alembic"):
             logging.getLogger(name).setLevel(logging.NOTSET)
         logging.getLogger().setLevel(logging.WARNING)
+
+
+@pytest.mark.live
+def test_a_sync_publishes_content_a_web_server_in_the_group_can_serve(
+    live_vendor: Any, home: Path
+) -> None:
+    """Home 0750, content folders 0750, files 0640, catalog 0600: whatever the umask."""
+    previous = os.umask(0o002)
+    try:
+        added = CliRunner().invoke(
+            main,
+            [
+                *ADD[:6],
+                "--provider-url",
+                live_vendor.course_list_url,
+                "--auth-url",
+                live_vendor.auth_url,
+                "--client-id",
+                live_vendor.client_id,
+                "--client-secret-env",
+                "MOCK_SECRET",
+                "--sync-time",
+                "02:00",
+            ],
+            env={"MOCK_SECRET": live_vendor.client_secret},
+        )
+        assert added.exit_code == 0, added.output
+        synced = _cli("sync", "acme")
+    finally:
+        os.umask(previous)
+    assert synced.exit_code == 0, synced.output
+    content = home / "content"
+    folders = [content, *[p for p in content.rglob("*") if p.is_dir()]]
+    files = [p for p in content.rglob("*") if p.is_file()]
+    assert len(files) > 10
+    assert {oct(p.stat().st_mode & 0o777) for p in folders} == {"0o750"}
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o640"}
+    assert oct(home.stat().st_mode & 0o777) == "0o750"
+    assert oct((home / "catalog.sqlite3").stat().st_mode & 0o777) == "0o600"
+    assert oct((home / "secret.key").stat().st_mode & 0o777) == "0o600"
