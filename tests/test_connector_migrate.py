@@ -602,7 +602,7 @@ def test_cli_commands_upgrade_a_0_1_0_catalog_on_first_use(tmp_path: Path) -> No
     shutil.copyfile(SQLITE_FIXTURE, path)
     listed = _cli("catalog", "list", "--db", f"sqlite:///{path}", "--format", "json")
     assert listed.exit_code == 0, listed.output
-    assert len(json.loads(listed.output)) == 3  # the active courses of the fixture
+    assert len(json.loads(listed.stdout)) == 3  # the active courses of the fixture
     assert _version(f"sqlite:///{path}") == _heads()
 
 
