@@ -102,6 +102,22 @@ COURSE_KEYWORDS: tuple[tuple[str, str], ...] = (
 #: ``[Course_Behavior]`` keywords, with the model attribute.
 BEHAVIOR_KEYWORDS: tuple[tuple[str, str], ...] = (("Max_Normal", "max_normal"),)
 
+#: ``[Course]`` keywords a .crs must have (CRS004), in the order they are reported.
+REQUIRED_COURSE_KEYWORDS: tuple[str, ...] = (
+    "Course_Creator",
+    "Course_ID",
+    "Course_System",
+    "Course_Title",
+    "Level",
+    "Max_Fields_CST",
+    "Total_AUs",
+    "Total_Blocks",
+    "Version",
+)
+
+#: ``[Course_Behavior]`` keywords a .crs must have (CRS004).
+REQUIRED_BEHAVIOR_KEYWORDS: tuple[str, ...] = ("Max_Normal",)
+
 ElementKind = Literal["au", "block", "objective", "unknown"]
 
 
@@ -510,6 +526,8 @@ __all__ = [
     "DES_COLUMNS",
     "KNOWN_LEVELS",
     "PRE_COLUMNS",
+    "REQUIRED_BEHAVIOR_KEYWORDS",
+    "REQUIRED_COURSE_KEYWORDS",
     "ROOT_ID",
     "AssignableUnit",
     "Block",

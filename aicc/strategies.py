@@ -58,6 +58,8 @@ from aicc.model import CompletionRequirement
 from aicc.model import Course
 from aicc.model import Descriptor
 from aicc.model import ObjectiveRelation
+from aicc.model import REQUIRED_BEHAVIOR_KEYWORDS
+from aicc.model import REQUIRED_COURSE_KEYWORDS
 from aicc.model import Prerequisite
 from aicc.model import id_key
 from aicc.writer import write
@@ -608,18 +610,7 @@ def _no_description_group(draw: st.DrawFn, course: Course) -> Files:
     return files
 
 
-_REQUIRED_KEYWORDS = (
-    "Course_Creator",
-    "Course_ID",
-    "Course_System",
-    "Course_Title",
-    "Level",
-    "Max_Fields_CST",
-    "Total_AUs",
-    "Total_Blocks",
-    "Version",
-    "Max_Normal",
-)
+_REQUIRED_KEYWORDS = (*REQUIRED_COURSE_KEYWORDS, *REQUIRED_BEHAVIOR_KEYWORDS)
 
 
 @_defect("CRS004")
