@@ -52,14 +52,14 @@ from aicc.logic import Not
 from aicc.logic import Or
 from aicc.logic import Ref
 from aicc.logic import SetExpr
+from aicc.model import REQUIRED_BEHAVIOR_KEYWORDS
+from aicc.model import REQUIRED_COURSE_KEYWORDS
 from aicc.model import AssignableUnit
 from aicc.model import Block
 from aicc.model import CompletionRequirement
 from aicc.model import Course
 from aicc.model import Descriptor
 from aicc.model import ObjectiveRelation
-from aicc.model import REQUIRED_BEHAVIOR_KEYWORDS
-from aicc.model import REQUIRED_COURSE_KEYWORDS
 from aicc.model import Prerequisite
 from aicc.model import id_key
 from aicc.writer import write

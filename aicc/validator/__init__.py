@@ -22,15 +22,16 @@ from aicc.model import Course
 from aicc.reader import ParsedCourse
 from aicc.reader import parse_source
 
-# The check modules register their checks on import, in this order (the order of SLOTS).
-from aicc.validator import crs as crs
-from aicc.validator import au as au  # noqa: I001  (registration order, not alphabetical)
-from aicc.validator import des as des
-from aicc.validator import cst as cst
-from aicc.validator import ort as ort
-from aicc.validator import pre as pre
+# The check modules register their checks on import (each into its own slot, in the
+# order they are defined; the slots run in the order of SLOTS).
+from aicc.validator import au as au
 from aicc.validator import cmp as cmp
 from aicc.validator import cross_file as cross_file
+from aicc.validator import crs as crs
+from aicc.validator import cst as cst
+from aicc.validator import des as des
+from aicc.validator import ort as ort
+from aicc.validator import pre as pre
 from aicc.validator._context import Context
 from aicc.validator._registry import CHECKS
 from aicc.validator._registry import SLOTS

@@ -200,9 +200,7 @@ class Context:
     def add_crs_total_text(self, rule: str, keyword: str, message: str, fix: int) -> None:
         """Like :meth:`add_crs_total` with a message of its own."""
         line, column = self.crs_position(keyword)
-        self.add(
-            rule, message, self.parsed.path("crs"), line, column, hint=f"Set {keyword}={fix}."
-        )
+        self.add(rule, message, self.parsed.path("crs"), line, column, hint=f"Set {keyword}={fix}.")
 
     def display(self, key: str) -> str:
         """An ID key spelled as where it is defined."""

@@ -78,8 +78,7 @@ def _set_counts(ctx: Context, expr: logic.Expr, path: str, line: int, column: in
         if isinstance(node, logic.SetExpr) and not 1 <= node.count <= len(node.members):
             ctx.add(
                 "PRE010",
-                f"set count {node.count} in {str(node)!r} is not between 1 and "
-                f"{len(node.members)}",
+                f"set count {node.count} in {str(node)!r} is not between 1 and {len(node.members)}",
                 path,
                 line,
                 column,

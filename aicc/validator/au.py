@@ -144,7 +144,10 @@ def _decimal(
         ctx.decimals[value] = number = float(text)
         return number
     ctx.add(
-        rule, f"{column} {text!r} is not a decimal number", parsed.path, *ctx.at(parsed, row, column)
+        rule,
+        f"{column} {text!r} is not a decimal number",
+        parsed.path,
+        *ctx.at(parsed, row, column),
     )
     return None
 

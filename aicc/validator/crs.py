@@ -227,8 +227,7 @@ def description(ctx: Context) -> None:
         if "=" in line or line.lstrip().startswith("["):
             ctx.add(
                 "CRS022",
-                f"description line {line.strip()[:40]!r} contains '=' or looks like a group "
-                "header",
+                f"description line {line.strip()[:40]!r} contains '=' or looks like a group header",
                 path,
                 group.line + 1 + offset,
                 None,
@@ -254,7 +253,10 @@ def objective_keywords(ctx: Context) -> None:
             )
         if group.get("Total_Objectives") is None:
             ctx.add(
-                "CRS021", "an .ort file is present but Total_Objectives is missing", path, group.line
+                "CRS021",
+                "an .ort file is present but Total_Objectives is missing",
+                path,
+                group.line,
             )
     if (
         ctx.complex_objectives
