@@ -40,7 +40,7 @@ def has_records(ctx: Context) -> None:
         )
 
 
-@check("au", "AU001", "AU002", "AU003", "AU004")
+@check("au", "AU001", "AU002", "AU003", "AU004", "TBL012")
 def system_ids(ctx: Context) -> None:
     """AU001 (empty), AU002 (repeated), AU003 (not an identifier), AU004 (no leading A)."""
     parsed = ctx.table("au")

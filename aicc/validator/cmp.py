@@ -17,7 +17,7 @@ def _records(ctx: Context) -> zip[tuple[CompletionRequirement, Row]]:
     return zip(ctx.course.completion_requirements, ctx.table("cmp").rows, strict=True)
 
 
-@check("cmp", "CMP002", "CMP003", "PRE008", "PRE010", "PRE011")
+@check("cmp", "CMP002", "CMP003", "PRE008", "PRE010", "PRE011", "TBL012")
 def requirements(ctx: Context) -> None:
     """CMP002 (unknown element), CMP003 (expression does not parse or names unknown IDs)."""
     parsed = ctx.table("cmp")

@@ -23,7 +23,7 @@ def has_root(ctx: Context) -> None:
         )
 
 
-@check("cst", "CST003", "CST006", "CST009", "CST013", "CST015")
+@check("cst", "CST003", "CST006", "CST009", "CST013", "CST015", "TBL012")
 def blocks(ctx: Context) -> None:
     """CST003 (empty), CST015 (root spelling), CST006, CST013, CST009: each block record."""
     path = ctx.table("cst").path
@@ -56,7 +56,7 @@ def _block(ctx: Context, block: Block, rows: list[Row], path: str) -> None:
         ctx.add("CST009", f"block {shown!r} has no members", *where)
 
 
-@check("cst", "CST003", "CST004", "CST014")
+@check("cst", "CST003", "CST004", "CST014", "TBL012")
 def members(ctx: Context) -> None:
     """CST014 (root or objective as member), CST003 (unknown), CST004 (placed twice)."""
     path = ctx.table("cst").path

@@ -10,7 +10,7 @@ from aicc.validator._context import Context
 from aicc.validator._registry import check
 
 
-@check("des", "DES002", "DES003", "DES004", "DES005", "DES006")
+@check("des", "DES002", "DES003", "DES004", "DES005", "DES006", "TBL012")
 def records(ctx: Context) -> None:
     """DES002-DES006: each descriptor record (a repeated or root record is not checked on)."""
     parsed = ctx.table("des")

@@ -10,7 +10,7 @@ from aicc.validator._registry import check
 from aicc.validator._util import first_per_value
 
 
-@check("ort", "ORT002", "ORT003", "ORT006")
+@check("ort", "ORT002", "ORT003", "ORT006", "TBL012")
 def relations(ctx: Context) -> None:
     """ORT002 (Course_Element unknown), ORT003 (objective ID taken), ORT006 (no leading J).
 

@@ -36,6 +36,7 @@ class _Seen:
     "PRE009",
     "PRE010",
     "PRE011",
+    "TBL012",
 )
 def prerequisites(ctx: Context) -> None:
     """Each record's element (PRE002, PRE007) and expression (PRE003-PRE005, PRE008-PRE011),
