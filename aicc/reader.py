@@ -39,6 +39,7 @@ from aicc.model import BEHAVIOR_KEYWORDS
 from aicc.model import CMP_COLUMNS
 from aicc.model import COURSE_KEYWORDS
 from aicc.model import DES_COLUMNS
+from aicc.model import EXTENSIONS
 from aicc.model import AssignableUnit
 from aicc.model import Block
 from aicc.model import CompletionRequirement
@@ -204,7 +205,7 @@ def _read_set(files: CourseFiles, package: Package, out: list[Diagnostic]) -> Pa
         max_normal=None,
     )
     parsed = ParsedCourse(course=course, files=files, package=package)
-    for slot in ("crs", "au", "des", "cst", "ort", "pre", "cmp"):
+    for slot in EXTENSIONS:
         source_file = files.files.get(slot)
         if source_file is None:
             continue

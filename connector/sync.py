@@ -131,7 +131,7 @@ class SyncOptions:
     """
 
     workers: int = 4
-    max_package_bytes: int = 250 * 1024 * 1024
+    max_package_bytes: int = packages.DEFAULT_MAX_PACKAGE_BYTES
     timeout: float = 30.0
     ims_margin: dt.timedelta = dt.timedelta(minutes=5)
     retries: int = 3
