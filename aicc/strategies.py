@@ -54,6 +54,7 @@ from aicc.logic import Ref
 from aicc.logic import SetExpr
 from aicc.model import REQUIRED_BEHAVIOR_KEYWORDS
 from aicc.model import REQUIRED_COURSE_KEYWORDS
+from aicc.model import REQUIRED_EXTENSIONS
 from aicc.model import AssignableUnit
 from aicc.model import Block
 from aicc.model import CompletionRequirement
@@ -564,7 +565,7 @@ def _missing_required_file(draw: st.DrawFn, course: Course) -> Files:
 @_defect("PKG008")
 def _empty_file(draw: st.DrawFn, course: Course) -> Files:
     files = write(course)
-    files[_name(course, draw(st.sampled_from(["crs", "au", "des", "cst"])))] = draw(
+    files[_name(course, draw(st.sampled_from(REQUIRED_EXTENSIONS)))] = draw(
         st.sampled_from([b"", b"  \r\n", b"\xef\xbb\xbf"])
     )
     return files
@@ -573,7 +574,7 @@ def _empty_file(draw: st.DrawFn, course: Course) -> Files:
 @_defect("ENC002")
 def _utf16(draw: st.DrawFn, course: Course) -> Files:
     files = write(course)
-    name = _name(course, draw(st.sampled_from(["crs", "au", "des", "cst"])))
+    name = _name(course, draw(st.sampled_from(REQUIRED_EXTENSIONS)))
     files[name] = files[name].decode("utf-8").encode(draw(st.sampled_from(["utf-16", "utf-32"])))
     return files
 

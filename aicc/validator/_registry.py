@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from aicc.model import EXTENSIONS
 from aicc.rules import RULES
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ CheckFn = Callable[["Context"], None]
 
 #: The order the file types are checked in. ``course`` holds the cross-file checks,
 #: which run last (they summarise what the per-file checks collected).
-SLOTS: tuple[str, ...] = ("crs", "au", "des", "cst", "ort", "pre", "cmp", "course")
+SLOTS: tuple[str, ...] = (*EXTENSIONS, "course")
 
 
 @dataclass(frozen=True, slots=True)

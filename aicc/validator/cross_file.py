@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aicc.model import OPTIONAL_EXTENSIONS
 from aicc.validator._context import Context
 from aicc.validator._registry import check
 
@@ -50,7 +51,7 @@ def level(ctx: Context) -> None:
     parsed = ctx.parsed
     if any(
         slot in parsed.files.files and not parsed.usable(slot)
-        for slot in ("cst", "ort", "pre", "cmp")
+        for slot in ("cst", *OPTIONAL_EXTENSIONS)
     ):
         return  # a file we could not read may use (or not use) higher-level features
     written = ctx.course.level.strip()
