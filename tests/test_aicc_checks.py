@@ -64,7 +64,7 @@ def _reader_rules() -> set[str]:
     """Rule IDs the reader's modules name (they report while reading, before any check)."""
     source = Path(aicc.__file__).parent
     found: set[str] = set()
-    for module in ("_package", "_decode", "_ini", "_table", "reader"):
+    for module in ("_package", "_decode", "_ini", "_crs", "_table", "reader"):
         found |= set(re.findall(r'"([A-Z]{3}[0-9]{3})"', (source / f"{module}.py").read_text()))
     return found
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from aicc._crs import DIGITS
 from aicc._ini import IniEntry
 from aicc._ini import IniFile
 from aicc._ini import IniGroup
@@ -16,7 +17,6 @@ from aicc.reader import GROUP_DESCRIPTION
 from aicc.validator._context import Context
 from aicc.validator._registry import check
 
-_COUNT = re.compile(r"[0-9]{1,18}")
 _VERSION = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 _KNOWN_VERSIONS = frozenset({"1.0", "3.0", "3.01", "3.4", "3.5", "4.0"})
 _INTEGER_KEYWORDS = (
@@ -117,7 +117,7 @@ def integer_keywords(ctx: Context) -> None:
 
 
 def _integer_value(ctx: Context, entry: IniEntry, canonical: str, path: str) -> None:
-    if not _COUNT.fullmatch(entry.value):
+    if not DIGITS.fullmatch(entry.value):
         ctx.add(
             "CRS006",
             f"{entry.key}={entry.value[:40]!r} is not an unsigned integer (of at most 18 digits)",
