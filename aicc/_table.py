@@ -168,7 +168,8 @@ class _Tokenizer:
             match = self._across_lines(start)
             closing_ok = match is not None
         if match is None:
-            return self._unclosed(start, line_no, column)
+            self._unclosed(start, line_no, column)
+            return None
         if not closing_ok:
             return self._text_after_quote(match, line_no, column)
         value = match.group(1)
