@@ -5,6 +5,7 @@ regular expressions): the same strings, fed to each, get the same answer.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -50,13 +51,23 @@ EDGES = ["\n", "\r", "\r\n", "\n\n", " ", "\t", "\x0b", "\x1c", "\x1f", "\x85", 
 EDGES += ["\u2028", "\u2029", "\ufeff", "\u3000", ""]
 
 
-def _answers(pattern: str, value: str) -> dict[str, bool]:
+@functools.cache
+def _engines(pattern: str) -> tuple[Any, Any, Any]:
     schema = {"type": "string", "pattern": pattern}
+    return (
+        jsonschema.Draft202012Validator(schema),
+        jsonschema_rs.validator_for(schema),
+        regress.Regex(pattern, "u"),
+    )
+
+
+def _answers(pattern: str, value: str) -> dict[str, bool]:
+    python_schema, rust_schema, ecma = _engines(pattern)
     return {
         "re": re.search(pattern, value) is not None,
-        "jsonschema": jsonschema.Draft202012Validator(schema).is_valid(value),
-        "jsonschema-rs": jsonschema_rs.validator_for(schema).is_valid(value),
-        "ecma-262 (regress)": regress.Regex(pattern, "u").find(value) is not None,
+        "jsonschema": python_schema.is_valid(value),
+        "jsonschema-rs": rust_schema.is_valid(value),
+        "ecma-262 (regress)": ecma.find(value) is not None,
     }
 
 
