@@ -72,6 +72,7 @@ from connector.config import Settings
 from connector.errors import ConnectorError
 from connector.errors import PackageError
 from connector.errors import VendorError
+from connector.http import VendorSession
 from connector.http import make_session
 from connector.integrations import Integration
 from connector.packages import DEFAULT_SPOOL_BYTES
@@ -614,9 +615,16 @@ class _Run:
     def _read_and_apply(self, since: dt.datetime | None) -> None:
         """Read every page and apply it, fetching packages in parallel."""
         options = self.options
-        session = make_session(options, pool_size=max(10, options.workers + 2))
-        session.hooks["response"].append(self._count_request)
         integration = self.integration
+        session = make_session(
+            options,
+            pool_size=max(10, options.workers + 2),
+            limits=getattr(integration, "limits", None),
+            provider_url=integration.provider_url,
+            auth_url=integration.auth_url,
+            allowed_package_hosts=getattr(integration, "allowed_package_hosts", ()),
+        )
+        session.hooks["response"].append(self._count_request)
         session.auth = make_auth(
             integration.auth_mode,
             auth_url=integration.auth_url,
@@ -809,7 +817,7 @@ class _Run:
 
     # -- packages -------------------------------------------------------------------------
 
-    def _fetch(self, session: requests.Session, job: _Job) -> PackageVersion:
+    def _fetch(self, session: VendorSession, job: _Job) -> PackageVersion:
         """Download, check and extract one package (runs in a download worker)."""
         obj = job.obj
         return packages.fetch_package(
@@ -819,7 +827,6 @@ class _Run:
             course_id=job.vendor_id,
             package_last_modified=_parse_time(obj.get("PackageLastModifiedUTC")),
             max_bytes=self.options.max_package_bytes,
-            attempts=self.options.retries + 1,
             limits=self.options.archive_limits,
             spool_bytes=self.options.spool_bytes,
         )
