@@ -27,6 +27,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import exceptions as urllib3_errors
 from urllib3.connection import HTTPConnection
 from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool
@@ -328,6 +329,14 @@ def _decoder(response: requests.Response) -> _Decoder | None:
     raise ValueError(f"unsupported Content-Encoding {encoding[:40]!r}")
 
 
+def _raw_chunks(response: requests.Response) -> Iterator[bytes]:
+    """The undecoded body; urllib3's errors become ``requests`` ones (as iter_content)."""
+    try:
+        yield from response.raw.stream(_CHUNK, decode_content=False)
+    except urllib3_errors.HTTPError as exc:
+        raise requests.ConnectionError(exc) from exc
+
+
 def iter_body(response: requests.Response, url: str, *, cap: int, limit: str) -> Iterator[bytes]:
     """Yield the decoded body of a streamed response, refusing more than ``cap`` bytes.
 
@@ -338,8 +347,7 @@ def iter_body(response: requests.Response, url: str, *, cap: int, limit: str) ->
     """
     decoder = _decoder(response)
     total = 0
-    raw = response.raw
-    for data in raw.stream(_CHUNK, decode_content=False):
+    for data in _raw_chunks(response):
         pieces = [data] if decoder is None else decoder.feed(data)
         for piece in pieces:
             total += len(piece)
