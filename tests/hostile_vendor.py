@@ -49,9 +49,7 @@ class Hostile:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
         path = environ.get("PATH_INFO", "")
         if not path.startswith("/_admin"):
-            self.seen.append(
-                (environ["REQUEST_METHOD"], path, environ.get("HTTP_AUTHORIZATION"))
-            )
+            self.seen.append((environ["REQUEST_METHOD"], path, environ.get("HTTP_AUTHORIZATION")))
             if self.attack is not None:
                 answer = self.attack(environ, start_response, self)
                 if answer is not None:

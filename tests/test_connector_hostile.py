@@ -130,7 +130,8 @@ def world(
     first = sync(engine, settings, with_network(integration, LIMITS), options=OPTIONS)
     assert first.status == "succeeded", first.error
     before = catalog_state(engine)
-    assert len(before) == 4 and all(v[4] is not None for v in before.values())
+    assert len(before) == 4
+    assert all(v[4] is not None for v in before.values())
     hostile.seen.clear()
     world = World(vendor, hostile, trap, proxy, refused, engine, settings, integration, before)
     peak_rss_reset()
@@ -169,7 +170,8 @@ def failed_reasons(result: SyncResult) -> dict[str, str]:
 
 def one_line(text: str | None) -> str:
     assert text is not None
-    assert "\n" not in text and "Traceback" not in text
+    assert "\n" not in text
+    assert "Traceback" not in text
     return text
 
 
@@ -189,7 +191,8 @@ def test_next_link_to_another_origin_fails_the_run_without_sending_the_token(
     result = world.sync()
     assert result.status == "failed"
     error = one_line(result.error)
-    assert "127.0.0.2" in error and "another origin" in error
+    assert "127.0.0.2" in error
+    assert "another origin" in error
 
 
 def test_package_on_another_origin_needs_an_allowed_host(world: World) -> None:
@@ -221,8 +224,10 @@ def test_allowed_cdn_gets_no_credentials_and_redirects_drop_them(world: World) -
         result = world.sync(allowed_package_hosts=("127.0.0.4",))
         # The provider's own package URL got the token, the CDN hop did not.
         own = [s for s in world.hostile.seen if s[1].endswith(f"/{first_id}/package.zip")]
-        assert own and all(auth and auth.startswith("Bearer ") for _, _, auth in own)
-        assert cdn.hits and all(auth is None for _, _, auth in cdn.hits)
+        assert own
+        assert all(auth and auth.startswith("Bearer ") for _, _, auth in own)
+        assert cdn.hits
+        assert all(auth is None for _, _, auth in cdn.hits)
         # The CDN served no zip: the course fails, its old version stays live.
         assert "not a readable zip" in one_line(failed_reasons(result)[first_id])
     finally:
@@ -259,7 +264,9 @@ def test_redirect_of_a_package_to_metadata_address_is_refused(world: World) -> N
     def attack(environ: dict[str, Any], start: Any, hostile: Hostile) -> Any:
         if environ["PATH_INFO"].endswith("/package.zip"):
             target = "http://169.254.169.254/latest/meta-data/iam"
-            return respond(start, b"", status="307 Temporary Redirect", headers=[("Location", target)])
+            return respond(
+                start, b"", status="307 Temporary Redirect", headers=[("Location", target)]
+            )
         return None
 
     world.hostile.attack = attack
@@ -329,7 +336,9 @@ def test_list_dripping_one_byte_at_a_time_is_cut_by_the_request_deadline(world: 
 def test_package_dripping_is_cut_by_the_package_deadline(world: World) -> None:
     def attack(environ: dict[str, Any], start: Any, hostile: Hostile) -> Any:
         if environ["PATH_INFO"].endswith("/package.zip"):
-            return respond(start, drip(b"PK" + b"\0" * 10_000, 0.05), content_type="application/zip")
+            return respond(
+                start, drip(b"PK" + b"\0" * 10_000, 0.05), content_type="application/zip"
+            )
         return None
 
     world.hostile.attack = attack
@@ -395,7 +404,7 @@ def test_huge_unknown_field_fails_that_course_only(world: World) -> None:
     reasons = failed_reasons(result)
     assert list(reasons) == [victim]
     assert "limit max_course_bytes=32768" in one_line(reasons[victim])
-    assert result.status == "partial" or result.status == "failed" and result.error is None
+    assert result.status == "partial" or (result.status == "failed" and result.error is None)
 
 
 def test_field_longer_than_the_schema_allows_is_not_stored(world: World) -> None:
@@ -450,7 +459,8 @@ def test_five_megabyte_access_token_is_refused(world: World) -> None:
     result = world.sync()
     assert result.status == "failed"
     error = one_line(result.error)
-    assert world.vendor.auth_url in error and "limit max_token_bytes=4096" in error
+    assert world.vendor.auth_url in error
+    assert "limit max_token_bytes=4096" in error
 
 
 def test_deep_json_token_answer_is_a_clean_error(world: World) -> None:
@@ -471,9 +481,7 @@ def test_deep_json_token_answer_is_a_clean_error(world: World) -> None:
 def test_package_answered_503_forever_costs_the_configured_attempts(world: World) -> None:
     victim = sorted(world.before)[0]
     world.vendor.admin.set_fault(f"server_error:1000000@course:{victim}")
-    world.hostile.rewrite = lambda courses: [
-        newer(c) if c["ID"] == victim else c for c in courses
-    ]
+    world.hostile.rewrite = lambda courses: [newer(c) if c["ID"] == victim else c for c in courses]
     world.vendor.admin.clear_journal()
     limits = Limits(**{**LIMITS.__dict__, "attempts": 4, "retry_budget_s": 5})
     result = world.sync(limits=limits)
@@ -510,15 +518,12 @@ def test_refused_connection_is_one_readable_line_without_library_warnings(
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()
-    moved = dataclasses.replace(
-        world.integration, auth_url=f"http://127.0.0.1:{port}/oauth/token"
-    )
+    moved = dataclasses.replace(world.integration, auth_url=f"http://127.0.0.1:{port}/oauth/token")
     with caplog.at_level(logging.WARNING):
-        result = sync(
-            world.engine, world.settings, with_network(moved, LIMITS), options=OPTIONS
-        )
+        result = sync(world.engine, world.settings, with_network(moved, LIMITS), options=OPTIONS)
     assert result.status == "failed"
     error = one_line(result.error)
-    assert f"127.0.0.1:{port}/oauth/token" in error and "connection refused" in error
+    assert f"127.0.0.1:{port}/oauth/token" in error
+    assert "connection refused" in error
     assert "Retrying" not in caplog.text + capsys.readouterr().err
     assert "Max retries" not in error
