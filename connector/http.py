@@ -366,7 +366,11 @@ class VendorSession(requests.Session):
         self.headers["User-Agent"] = user_agent()
         self.headers["Accept-Encoding"] = "gzip, deflate"
         self.limits = limits
-        self.allowed_package_hosts = tuple(check_host_pattern(h) for h in allowed_package_hosts)
+        # Validated where the admin enters them (connector.integrations); here only
+        # normalised, so that a stored entry can never stop a run.
+        self.allowed_package_hosts = tuple(
+            h.strip().rstrip(".").lower() for h in allowed_package_hosts
+        )
         self.auth_url = auth_url
         self.provider_url: str | None = None
         self._pool_size = pool_size

@@ -199,21 +199,11 @@ def with_network(
 ) -> Integration:
     """``integration`` with these limits and allowed package hosts.
 
-    Uses the Integration's own fields once it has them; until then a stand-in that
-    answers every other attribute from the integration.
+    The allowed hosts bypass the admin's validation (which refuses IP literals): a test
+    CDN lives on a second loopback address.
     """
-    names = {f.name for f in dataclasses.fields(integration)}
-    if {"limits", "allowed_package_hosts"} <= names:
-        return dataclasses.replace(  # type: ignore[call-arg]
-            integration, limits=limits, allowed_package_hosts=allowed_package_hosts
-        )
-
-    class _WithNetwork:
-        def __init__(self) -> None:
-            self.limits = limits
-            self.allowed_package_hosts = allowed_package_hosts
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(integration, name)
-
-    return cast(Integration, _WithNetwork())
+    return dataclasses.replace(
+        integration,
+        limit_overrides=limits.to_mapping(),
+        allowed_package_hosts=allowed_package_hosts,
+    )
