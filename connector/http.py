@@ -242,7 +242,9 @@ class RetryBudget:
         """The wait before attempt ``attempt + 1``, or ``None`` when no retry fits."""
         limits = self.limits
         if attempt >= limits.attempts:
-            self.last_refusal = f"after {attempt} attempt(s) (limit attempts={limits.attempts})"
+            self.last_refusal = (
+                f"gave up after {attempt} attempt(s) (limit attempts={limits.attempts})"
+            )
             return None
         backoff = min(limits.backoff_max_s, limits.backoff_base_s * 2 ** (attempt - 1))
         wait = random.uniform(0, backoff)
@@ -274,15 +276,15 @@ def pause(seconds: float) -> None:
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
+    todo: list[BaseException] = [exc]
     while todo:
         item = todo.pop(0)
-        if item is None or id(item) in seen:
+        if id(item) in seen:
             continue
         seen.add(id(item))
         yield item
-        todo.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
-        todo.extend(arg for arg in item.args if isinstance(arg, BaseException))
+        linked = [getattr(item, "reason", None), item.__cause__, item.__context__, *item.args]
+        todo.extend(link for link in linked if isinstance(link, BaseException))
 
 
 def describe_failure(exc: BaseException, limits: Limits | None = None) -> str:
@@ -576,7 +578,7 @@ class VendorSession(requests.Session):
         wait = budget.next_wait(attempt, None)
         if wait is None:
             raise VendorError(
-                safe_url(url), None, f"request failed: {cause} ({budget.last_refusal})"
+                safe_url(url), None, f"request failed: {cause}; {budget.last_refusal}"
             ) from None
         log.debug("%s: %s; retrying in %.1f s", safe_url(url), cause, wait)
         return wait

@@ -333,6 +333,19 @@ def test_list_dripping_one_byte_at_a_time_is_cut_by_the_request_deadline(world: 
     assert "deadline exceeded (limit request_deadline_s=3)" in one_line(result.error)
 
 
+def test_run_deadline_ends_the_run_as_failed_with_its_reason(world: World) -> None:
+    def attack(environ: dict[str, Any], start: Any, hostile: Hostile) -> Any:
+        if environ["PATH_INFO"].endswith("/courses"):
+            return respond(start, drip(b"[" + b" " * 10_000 + b"]", 0.05))
+        return None
+
+    world.hostile.attack = attack
+    limits = Limits(**{**LIMITS.__dict__, "run_deadline_s": 2, "request_deadline_s": 30})
+    result = world.sync(limits=limits)
+    assert result.status == "failed"
+    assert "deadline exceeded (limit run_deadline_s=2)" in one_line(result.error)
+
+
 def test_package_dripping_is_cut_by_the_package_deadline(world: World) -> None:
     def attack(environ: dict[str, Any], start: Any, hostile: Hostile) -> Any:
         if environ["PATH_INFO"].endswith("/package.zip"):
