@@ -365,6 +365,8 @@ class VendorSession(requests.Session):
         self.trust_env = False  # see the module docstring: no proxy, no .netrc
         self.proxies = {}
         self.cookies.set_policy(_RefuseCookies())
+        # requests never follows a redirect itself (even via get()/post()): _send does.
+        self.max_redirects = 0
         self.headers["User-Agent"] = user_agent()
         self.headers["Accept-Encoding"] = "gzip, deflate"
         self.limits = limits

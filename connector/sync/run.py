@@ -21,6 +21,7 @@ from connector.client import CourseRecord
 from connector.client import VendorClient
 from connector.config import Settings
 from connector.errors import ConnectorError
+from connector.errors import InvalidField
 from connector.errors import PackageError
 from connector.errors import VendorError
 from connector.http import VendorSession
@@ -176,10 +177,14 @@ class _Run:
     def _session(self) -> VendorSession:
         options, integration = self.options, self.integration
         overrides = integration.limit_overrides
+        try:
+            limits = Limits.from_mapping(overrides) if overrides else None
+        except ValueError as exc:  # stored before the limits were validated
+            raise InvalidField("limits", str(exc)) from None
         session = make_session(
             options,
             pool_size=max(10, options.workers + 2),
-            limits=Limits.from_mapping(overrides) if overrides else None,
+            limits=limits,
             provider_url=integration.provider_url,
             auth_url=integration.auth_url,
             allowed_package_hosts=integration.allowed_package_hosts,
