@@ -365,8 +365,6 @@ class VendorSession(requests.Session):
         self.trust_env = False  # see the module docstring: no proxy, no .netrc
         self.proxies = {}
         self.cookies.set_policy(_RefuseCookies())
-        # requests never follows a redirect itself (even via get()/post()): _send does.
-        self.max_redirects = 0
         self.headers["User-Agent"] = user_agent()
         self.headers["Accept-Encoding"] = "gzip, deflate"
         self.limits = limits
@@ -380,6 +378,14 @@ class VendorSession(requests.Session):
         self._pool_size = pool_size
         self.run_deadline_at = time.monotonic() + limits.run_deadline_s
         self.bind(provider_url)
+
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        """``requests``' own entry point, kept for compatibility: never follows redirects
+        (their targets would escape the checks of :meth:`fetch` and :meth:`open`)."""
+        kwargs["allow_redirects"] = False
+        return super().request(method, url, *args, **kwargs)
 
     def bind(self, provider_url: str | None) -> None:
         """Set the Provider URL (once): its origin gets credentials, its address class
