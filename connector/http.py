@@ -487,6 +487,9 @@ class VendorSession(requests.Session):
                 method, url, headers=dict(headers or {}), data=data, auth=use_auth,
                 stream=True, allow_redirects=False, timeout=self._timeouts(),
             )  # fmt: skip
+            if current is not None and (current.expired or current.remaining() <= 0):
+                response.close()  # headers cut short by the watchdog: not an answer
+                current.check(safe_url(url))
             location = response.headers.get("Location")
             if response.status_code not in _REDIRECTS or not location:
                 return response
@@ -538,7 +541,11 @@ class VendorSession(requests.Session):
                         response = self._send(
                             method, url, purpose, headers=headers, data=data, auth=auth
                         )
-                        return self._finish(response, url, cap, limit, budget, attempt)
+                        answer = self._finish(response, url, cap, limit, budget, attempt)
+                        # A socket cut by the watchdog can look like a short, complete
+                        # answer: whatever arrived, a passed deadline is a failure.
+                        due.check(safe_url(url))
+                        return answer
                     except _Retry as again:
                         wait = again.wait
                     except (requests.RequestException, OSError, ValueError) as exc:

@@ -399,6 +399,9 @@ def _attempt(
             raise LimitExceeded(current.limit, current.value, url, "deadline exceeded") from None
         why = describe_failure(exc, limits)
         return None, f"transfer broken after {state.received} bytes ({why})"
+    current = transport.current_deadline()
+    if current is not None:
+        current.check(url)  # a body cut by the watchdog can look complete
     if expected >= 0 and not encoded and state.received != expected:
         if state.received > expected:
             raise PackageError(course_id, f"{url}: {state.received} bytes, {expected} announced")

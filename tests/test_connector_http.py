@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import socket
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -223,3 +226,48 @@ def test_safe_url_hides_user_info_and_signatures() -> None:
 def test_describe_failure_names_the_cause() -> None:
     assert describe_failure(ConnectionRefusedError(111, "refused")) == "connection refused"
     assert "read_timeout_s" in describe_failure(TimeoutError())
+
+
+# -- deadlines at the socket level ----------------------------------------------------------
+
+
+@pytest.fixture
+def header_dripper() -> Iterator[str]:
+    """A raw server on 127.0.0.1 that sends a status line, then a header byte at a time."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                    while not stop.wait(0.05):
+                        conn.sendall(b"a")
+                except OSError:
+                    continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/courses"
+    finally:
+        stop.set()
+        server.close()
+
+
+def test_headers_dripped_forever_are_cut_by_the_request_deadline(header_dripper: str) -> None:
+    # Each byte comes well within the read timeout: only the wall-clock deadline ends it.
+    limits = Limits(read_timeout_s=5, request_deadline_s=1, attempts=1)
+    s = make_session(limits=limits, provider_url=header_dripper)
+    with pytest.raises(VendorError) as caught:
+        s.fetch("GET", header_dripper, purpose="list", cap=1000, limit="max_page_bytes")
+    assert str(caught.value) == (
+        f"{header_dripper}: deadline exceeded (limit request_deadline_s=1)"
+    )
