@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from connector.client import split_array
 from connector.limits import DEFAULT_LIMITS
 from connector.limits import LimitExceeded
 from connector.limits import Limits
@@ -159,3 +161,30 @@ def test_the_peer_is_checked_after_connecting(monkeypatch: pytest.MonkeyPatch) -
             NetPolicy.for_provider("http://127.0.0.1/").connect("vendor.test", port, 1.0)
     finally:
         server.close()
+
+
+# -- the depth-safe page splitter ------------------------------------------------------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=10,
+)
+
+
+@given(st.lists(_JSON, max_size=6))
+def test_split_array_agrees_with_json_loads(values: list[Any]) -> None:
+    text = json.dumps(values).encode()
+    assert split_array(text, Limits(max_json_depth=1000)) == values
+
+
+def test_split_array_refuses_deep_and_big_elements_and_keeps_the_others() -> None:
+    deep = b"[" * 50_000 + b"]" * 50_000
+    text = b'[{"ID": "A"}, ' + deep + b', {"ID": "B", "x": "' + b"y" * 100 + b'"}, {"ID": "C"}]'
+    items = split_array(text, Limits(max_json_depth=8, max_course_bytes=64))
+    assert items is not None
+    assert items[0] == {"ID": "A"}
+    assert items[3] == {"ID": "C"}
+    assert "max_json_depth=8" in items[1].reason
+    assert "max_course_bytes=64" in items[2].reason
+    assert split_array(b'{"not": "an array"}', Limits()) is None
