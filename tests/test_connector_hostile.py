@@ -496,7 +496,9 @@ def test_package_answered_503_forever_costs_the_configured_attempts(world: World
     world.vendor.admin.set_fault(f"server_error:1000000@course:{victim}")
     world.hostile.rewrite = lambda courses: [newer(c) if c["ID"] == victim else c for c in courses]
     world.vendor.admin.clear_journal()
-    limits = Limits(**{**LIMITS.__dict__, "attempts": 4, "retry_budget_s": 5})
+    limits = Limits(
+        **{**LIMITS.__dict__, "attempts": 4, "retry_budget_s": 5, "package_deadline_s": 60}
+    )
     result = world.sync(limits=limits)
     journal = world.vendor.admin.journal()
     calls = [e for e in journal if e["operation"] == "package" and f"/{victim}/" in e["path"]]
