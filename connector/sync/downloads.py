@@ -16,7 +16,6 @@ import requests
 from connector import packages
 from connector.errors import PackageError
 from connector.http import VendorSession
-from connector.packages import AiccPackageError
 from connector.packages import PackageVersion
 from connector.sync.batch import Batch
 from connector.sync.model import Job
@@ -121,7 +120,7 @@ class Downloads:
             self.batch.emit(
                 SyncEvent("download", name, vendor_id=job.vendor_id, reason=exc.reason, ok=False)
             )
-            self.batch.package_failed(job, exc.reason, package_rules(exc))
+            self.batch.package_failed(job, exc.reason, exc.rule_ids)
             return
         except (requests.RequestException, OSError) as exc:
             reason = f"package download failed: {type(exc).__name__}"
@@ -130,14 +129,3 @@ class Downloads:
         self.batch.result.downloads += 1
         self.batch.emit(SyncEvent("download", name, vendor_id=job.vendor_id, size=version.size))
         self.publisher.add(job, version)
-
-
-def package_rules(exc: PackageError) -> list[str]:
-    """Requirement IDs a package failure points at (for the outcome row)."""
-    if isinstance(exc, AiccPackageError):
-        return exc.rule_ids
-    if "unsafe or corrupt zip" in exc.reason:
-        return ["PKG-009"]
-    if "size cap" in exc.reason:
-        return ["PKG-016"]
-    return ["PKG-001"]
