@@ -424,6 +424,45 @@ def test_a_failing_revision_changes_nothing(
     assert _rows(url) == before
 
 
+_SECOND_BRANCH = '''
+"""Test revision: another schema's first revision (say, a job queue) in the same database."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "q001"
+down_revision = None
+branch_labels = ("queue",)
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("queue_jobs", sa.Column("id", sa.Integer, primary_key=True))
+'''
+
+
+@pytest.mark.parametrize("start", ["empty", "unversioned"])
+def test_a_second_branch_of_revisions_is_applied_beside_the_catalog(
+    start: str, tmp_path: Path
+) -> None:
+    location = tmp_path / "migrations"
+    shutil.copytree(SCRIPT_LOCATION, location, ignore=shutil.ignore_patterns("__pycache__"))
+    (location / "versions" / "vq001_queue.py").write_text(_SECOND_BRANCH, encoding="utf-8")
+    path = tmp_path / "catalog.sqlite3"
+    if start == "unversioned":
+        shutil.copyfile(SQLITE_FIXTURE, path)
+    engine = db.create_engine(f"sqlite:///{path}")
+    try:
+        result = migrate.ensure_schema(engine, location=location)
+        assert "q001" in result.applied
+        state = migrate.status(engine, location=location)
+        assert state.up_to_date
+        assert set(state.current) == {*_heads(), "q001"}
+        assert "queue_jobs" in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
 # --- refusals -------------------------------------------------------------------------
 
 
