@@ -205,7 +205,7 @@ def _heads() -> tuple[str, ...]:
 
 
 def test_fixture_is_the_0_1_0_catalog_it_claims() -> None:
-    with closing(sqlite3.connect(f"file:{SQLITE_FIXTURE}?mode=ro", uri=True)) as conn:
+    with closing(sqlite3.connect(f"file:{SQLITE_FIXTURE}?mode=ro&immutable=1", uri=True)) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         counts = {
             t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608 - our names
