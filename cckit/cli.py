@@ -25,6 +25,7 @@ WING_COMMANDS: dict[str, str] = {
     "demo": "connector.cli:demo",
     "vendor": "mock_vendor.cli:vendor",
     "conformance": "conformance.cli:conformance",
+    "console": "console.cli:console",
 }
 
 
