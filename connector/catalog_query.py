@@ -247,7 +247,8 @@ def _joined() -> sa.Join:
 
 def _order(query: CourseQuery) -> list[sa.ColumnElement[Any]]:
     column: sa.ColumnElement[Any] = {
-        "title": _c.title,
+        # Case-insensitive, as an admin reads a list; the same on every backend.
+        "title": sa.func.lower(_c.title),
         "id": _c.vendor_id,
         "provider": _i.provider,
         "integration": _i.name,
