@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from flask import Flask
 from flask import Response
 from flask import g
+from flask.globals import request_ctx
 from flask import jsonify
 from flask import redirect
 from flask import render_template
@@ -185,6 +186,9 @@ def _wants_json() -> bool:
 def _error_response(status: int, message: str) -> Response:
     if _wants_json():
         response = jsonify({"error": message, "status": status})
+    elif request_ctx.url_adapter is None:
+        # The request never got as far as routing (e.g. an untrusted Host): no links.
+        response = Response(message, mimetype="text/plain")
     else:
         response = Response(render_template("error.html", status=status, message=message))
     response.status_code = status
