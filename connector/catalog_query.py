@@ -306,9 +306,7 @@ def _failing_among(conn: Connection, rows: list[RowMapping]) -> set[tuple[int, s
     return {(int(a), str(b)) for a, b in conn.execute(stmt)}
 
 
-def search(
-    engine: Engine, query: CourseQuery, *, page: int = 1, per_page: int = 50
-) -> CoursePage:
+def search(engine: Engine, query: CourseQuery, *, page: int = 1, per_page: int = 50) -> CoursePage:
     """One page of the courses matching ``query``, in its order.
 
     Args:
@@ -753,9 +751,7 @@ def _parse(text: str | None) -> dt.datetime | None:
 def last_runs_by_status(engine: Engine, statuses: tuple[str, ...]) -> dict[int, dict[str, Any]]:
     """Per integration (database ID), the newest run whose status is in ``statuses``."""
     r = db.sync_runs.c
-    newest = (
-        sa.select(sa.func.max(r.id)).where(r.status.in_(statuses)).group_by(r.integration_id)
-    )
+    newest = sa.select(sa.func.max(r.id)).where(r.status.in_(statuses)).group_by(r.integration_id)
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(r.id, r.integration_id, r.status, r.started_at, r.finished_at).where(

@@ -11,13 +11,13 @@ from urllib.parse import urlencode
 from flask import Flask
 from flask import Response
 from flask import g
-from flask.globals import request_ctx
 from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import session
 from flask import url_for
+from flask.globals import request_ctx
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from flask_wtf.csrf import CSRFProtect

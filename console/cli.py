@@ -60,7 +60,7 @@ def console(
     ctx.obj.update(home=home, db_url=db_url)
     if ctx.invoked_subcommand is not None:
         return
-    from waitress import create_server
+    from waitress.server import create_server
 
     from connector.config import Settings
     from console.app import create_app

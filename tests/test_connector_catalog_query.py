@@ -218,8 +218,10 @@ def test_paging_is_server_side_and_clamps_past_the_end(catalog: dict[str, Any]) 
 
 def test_rows_carry_their_statuses(catalog: dict[str, Any]) -> None:
     rows = {r["id"]: r for r in cq.search(catalog["engine"], CourseQuery()).rows}
-    assert rows["A4"]["failing"] and rows["A4"]["protected_fields"] == ["Title"]
-    assert rows["A3"]["pending"] and not rows["A3"]["failing"]
+    assert rows["A4"]["failing"]
+    assert rows["A4"]["protected_fields"] == ["Title"]
+    assert rows["A3"]["pending"]
+    assert not rows["A3"]["failing"]
     assert not rows["A5"]["failing"]  # failed once, then updated: no longer failing
     assert rows["A2"]["is_active"] is False
 
@@ -295,8 +297,10 @@ def test_csv_export_holds_the_filtered_view_and_defuses_formulas(
     assert [r[2] for r in rows[1:]] == ["A1", "A2", "A3", "A4", "A5"]
     assert rows[1][3].startswith("'=HYPERLINK")
     by_id = {r[2]: dict(zip(cq.CSV_COLUMNS, r, strict=True)) for r in rows[1:]}
-    assert by_id["A4"]["failing"] == "yes" and by_id["A4"]["protected_fields"] == "Title"
-    assert by_id["A3"]["pending"] == "yes" and by_id["A3"]["package_sha256"] == ""
+    assert by_id["A4"]["failing"] == "yes"
+    assert by_id["A4"]["protected_fields"] == "Title"
+    assert by_id["A3"]["pending"] == "yes"
+    assert by_id["A3"]["package_sha256"] == ""
     assert by_id["A1"]["package_sha256"] == "1" * 64
 
 
@@ -318,7 +322,8 @@ def test_runs_page_and_run_detail_filter_failed(catalog: dict[str, Any]) -> None
     assert [r["run_id"] for r in runs] == sorted((r["run_id"] for r in runs), reverse=True)
     assert runs[-1]["duration_s"] == 90.0
     only_a, total_a = cq.runs_page(engine, integration="a")
-    assert total_a == 3 and {r["integration"] for r in only_a} == {"a"}
+    assert total_a == 3
+    assert {r["integration"] for r in only_a} == {"a"}
     first = cq.run_detail(engine, catalog["runs"]["first"], failed_only=True)
     assert [o["id"] for o in first["outcomes"]] == ["A5"]
     assert first["outcomes"][0]["pk"] == catalog["ids"]["A5"]

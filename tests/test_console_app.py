@@ -76,7 +76,8 @@ def test_every_page_carries_the_security_headers(client: Any, path: str) -> None
     response = client.get(path)
     assert response.status_code in (200, 404)
     csp = response.headers["Content-Security-Policy"]
-    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["X-Frame-Options"] == "DENY"
@@ -84,7 +85,8 @@ def test_every_page_carries_the_security_headers(client: Any, path: str) -> None
 
 def test_session_cookie_is_httponly_and_samesite_strict(client: Any) -> None:
     cookie = client.get("/catalog").headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Strict" in cookie
     assert "Secure" not in cookie  # plain http on loopback
     fresh = client.application.test_client()
     https = fresh.get("/catalog", base_url="https://localhost").headers["Set-Cookie"]
@@ -110,7 +112,8 @@ def test_state_changing_posts_without_a_csrf_token_are_refused(
     assert response.status_code == 400
     assert b"CSRF token" in response.data
     counts = catalog_query.status_counts(synced["engine"], catalog_query.CourseQuery())
-    assert counts["inactive"] == 0 and counts["protected"] == 0
+    assert counts["inactive"] == 0
+    assert counts["protected"] == 0
     assert integrations.get(synced["engine"], synced["settings"], "mock").enabled
 
 
@@ -130,14 +133,12 @@ def test_bulk_action_asks_with_the_count_then_acts(client: Any, synced: dict[str
     assert ask.status_code == 200
     matched = catalog_query.count(synced["engine"], catalog_query.CourseQuery(text="CRS-0000"))
     assert f"Deactivate {matched} course(s)?" in ask.get_data(as_text=True)
-    assert catalog_query.status_counts(synced["engine"], catalog_query.CourseQuery())[
-        "inactive"
-    ] == 0
+    assert (
+        catalog_query.status_counts(synced["engine"], catalog_query.CourseQuery())["inactive"] == 0
+    )
     stale = client.post("/catalog/bulk", data={**form, "confirm": "yes", "expected": "1"})
     assert "The selection changed" in stale.get_data(as_text=True)
-    done = client.post(
-        "/catalog/bulk", data={**form, "confirm": "yes", "expected": str(matched)}
-    )
+    done = client.post("/catalog/bulk", data={**form, "confirm": "yes", "expected": str(matched)})
     assert done.status_code == 302
     inactive = catalog_query.status_counts(synced["engine"], catalog_query.CourseQuery())
     assert inactive["inactive"] == matched
@@ -198,9 +199,7 @@ def test_preview_refuses_paths_outside_the_package(
     assert b"secret" not in response.data.lower() or b"no such file" in response.data
 
 
-def test_preview_refuses_a_symlink_leaving_the_package(
-    client: Any, synced: dict[str, Any]
-) -> None:
+def test_preview_refuses_a_symlink_leaving_the_package(client: Any, synced: dict[str, Any]) -> None:
     row = _first_course(synced)
     detail = catalog_query.course_detail(synced["engine"], row["pk"])
     folder = Path(detail["current_package"]["stored_path"])
@@ -226,7 +225,8 @@ def test_vendor_html_and_control_characters_are_shown_as_text(
     html = client.get(f"/courses/{row['pk']}").get_data(as_text=True)
     assert "<script>alert(1)" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "\x1b" not in html and "\u202e" not in html
+    assert "\x1b" not in html
+    assert "\u202e" not in html
     assert '<span class="ctl" title="hidden character">\\x1b</span>' in html
     assert '<span class="ctl" title="hidden character">\\u202e</span>' in html
     listing = client.get("/catalog").get_data(as_text=True)
@@ -236,7 +236,8 @@ def test_vendor_html_and_control_characters_are_shown_as_text(
 def test_visible_filter() -> None:
     assert str(visible("a<b>")) == "a&lt;b&gt;"
     assert str(visible(None)) == ""
-    assert "\\x07" in str(visible("\x07")) and "\\u200b" in str(visible("\u200b"))
+    assert "\\x07" in str(visible("\x07"))
+    assert "\\u200b" in str(visible("\u200b"))
     assert str(visible("a\nb", keep_newlines=True)) == "a\nb"
     assert "\\x0a" in str(visible("a\nb"))
 
@@ -270,18 +271,24 @@ def test_integrations_page_shows_secret_as_set_and_next_sync_in_its_zone(client:
     html = client.get("/integrations").get_data(as_text=True)
     assert "<th>Client Secret</th><td>set</td>" in html
     assert re.search(r"\d{4}-\d\d-\d\d 02:00 (CET|CEST)", html)
-    assert "Last clean sync" in html and "Last complete sync" in html
+    assert "Last clean sync" in html
+    assert "Last complete sync" in html
 
 
 def test_remove_needs_the_typed_name(client: Any, synced: dict[str, Any]) -> None:
     page = client.get("/integrations/mock/remove").get_data(as_text=True)
     held = catalog_query.count(synced["engine"], catalog_query.CourseQuery(integration="mock"))
-    assert held > 0 and f"<b>{held}</b> course(s)" in page
+    assert held > 0
+    assert f"<b>{held}</b> course(s)" in page
     token = _token(page)
-    wrong = client.post("/integrations/mock/remove", data={"csrf_token": token, "confirm_name": "x"})
+    wrong = client.post(
+        "/integrations/mock/remove", data={"csrf_token": token, "confirm_name": "x"}
+    )
     assert wrong.status_code == 400
     assert integrations.get(synced["engine"], synced["settings"], "mock")
-    ok = client.post("/integrations/mock/remove", data={"csrf_token": token, "confirm_name": "mock"})
+    ok = client.post(
+        "/integrations/mock/remove", data={"csrf_token": token, "confirm_name": "mock"}
+    )
     assert ok.status_code == 302
     assert integrations.list_all(synced["engine"], synced["settings"]) == []
 
@@ -292,7 +299,8 @@ def test_remove_needs_the_typed_name(client: Any, synced: dict[str, Any]) -> Non
 def test_set_password_stores_only_a_salted_hash(tmp_path: Path) -> None:
     path = security.set_password(tmp_path, "correct horse battery")
     text = path.read_text()
-    assert "correct horse" not in text and text.startswith("scrypt:")
+    assert "correct horse" not in text
+    assert text.startswith("scrypt:")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with pytest.raises(ConsoleError, match="at least"):
         security.set_password(tmp_path, "short")
@@ -311,7 +319,8 @@ def test_login_flow(synced: dict[str, Any]) -> None:
     )
     web = app.test_client()
     redirect = web.get("/catalog?q=x")
-    assert redirect.status_code == 302 and "/login?next=" in redirect.headers["Location"]
+    assert redirect.status_code == 302
+    assert "/login?next=" in redirect.headers["Location"]
     assert web.get("/integrations/mock/sync.json").status_code == 401
     token = _token(web.get("/login").get_data(as_text=True))
     bad = web.post("/login", data={"csrf_token": token, "password": "wrong"})
@@ -322,7 +331,8 @@ def test_login_flow(synced: dict[str, Any]) -> None:
         "/login",
         data={"csrf_token": token, "password": "correct horse battery", "next": "//evil.test/"},
     )
-    assert good.status_code == 302 and good.headers["Location"] == "/catalog"
+    assert good.status_code == 302
+    assert good.headers["Location"] == "/catalog"
     assert web.get("/catalog").status_code == 200
     token = _token(web.get("/catalog").get_data(as_text=True))
     web.post("/logout", data={"csrf_token": token})
@@ -364,10 +374,9 @@ def test_cckit_console_prints_its_url_and_serves(settings: Any) -> None:
         info = json.loads(process.stdout.readline())
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", info["url"])
         response = requests.get(info["url"] + "catalog", timeout=30)
-        assert response.status_code == 200 and "Catalog" in response.text
-        rebinding = requests.get(
-            info["url"] + "catalog", headers={"Host": "evil.test"}, timeout=30
-        )
+        assert response.status_code == 200
+        assert "Catalog" in response.text
+        rebinding = requests.get(info["url"] + "catalog", headers={"Host": "evil.test"}, timeout=30)
         assert rebinding.status_code == 400
     finally:
         process.terminate()
@@ -380,7 +389,8 @@ def test_non_loopback_without_password_is_a_one_line_error(settings: Any) -> Non
     out, err = process.communicate(timeout=60)
     assert process.returncode == 2
     assert out == ""
-    assert err.startswith("Error: a login is required") and "Traceback" not in err
+    assert err.startswith("Error: a login is required")
+    assert "Traceback" not in err
 
 
 def test_set_password_command_reads_stdin(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@
 "use strict";
 
 function pollSync(section) {
+  let sawRunning = false;
   const url = section.dataset.statusUrl;
   const box = section.querySelector(".sync-progress");
   const text = section.querySelector(".sync-text");
@@ -21,11 +22,14 @@ function pollSync(section) {
         text.textContent = line;
         section.dataset.syncState = job.state;
         if (job.state === "running") {
+          sawRunning = true;
           bar.removeAttribute("value");
           setTimeout(tick, 700);
         } else {
           bar.value = 1; bar.max = 1;
           if (job.run_id) { link.href = link.dataset.runBase + job.run_id; link.hidden = false; }
+          // The run changed the integration's last syncs and state: show them.
+          if (sawRunning) { window.location.reload(); }
         }
       })
       .catch(() => setTimeout(tick, 2000));

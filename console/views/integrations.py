@@ -89,7 +89,9 @@ def _full_every_days(text: str) -> int | None:
     try:
         return int(text)
     except ValueError:
-        raise InvalidField("full_every_days", f"must be a whole number, got {text[:20]!r}") from None
+        raise InvalidField(
+            "full_every_days", f"must be a whole number, got {text[:20]!r}"
+        ) from None
 
 
 def _render_form(mode: str, values: dict[str, Any], error: InvalidField | None, status: int) -> Any:
