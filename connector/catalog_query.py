@@ -9,9 +9,8 @@ The statuses an admin filters on:
 
 * ``active`` / ``inactive``: the course's ``is_active`` flag;
 * ``pending``: no published package yet (``current_package_id`` is empty);
-* ``failing``: the latest recorded outcome of the course is ``failed`` (see
-  :func:`failing_condition`; the one place to change when the store records a
-  ``failing_since`` per course);
+* ``failing``: the course's last update failed and is being retried
+  (``failing_since`` is set; the sync records it);
 * ``protected``: at least one field is protected from the vendor's values.
 
 Every function takes an :class:`~sqlalchemy.engine.Engine` and works the same on SQLite
@@ -32,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import RowMapping
 
@@ -50,6 +48,8 @@ SORT_KEYS = ("title", "id", "provider", "integration", "updated")
 MAX_PER_PAGE = 500
 #: Longest search text accepted (longer is an input error, not a slow query).
 MAX_SEARCH_CHARS = 200
+#: Every status a sync run record can have.
+RUN_STATUSES = ("running", "succeeded", "partial", "failed", "interrupted", "abandoned")
 #: Run statuses that mean "the vendor's list was read completely".
 COMPLETE_RUN_STATUSES = ("succeeded", "partial")
 #: The run status that means "complete and no course failed".
@@ -63,6 +63,7 @@ CSV_COLUMNS = (
     "active",
     "pending",
     "failing",
+    "failure_reason",
     "protected_fields",
     "languages",
     "version",
@@ -178,29 +179,9 @@ def protected_condition() -> sa.ColumnElement[bool]:
     return sa.func.json_array_length(_c.protected_fields) > 0
 
 
-def _latest_outcome_ids() -> sa.Select[Any]:
-    o, r = db.course_outcomes.c, db.sync_runs.c
-    return (
-        sa.select(sa.func.max(o.id))
-        .select_from(db.course_outcomes.join(db.sync_runs, r.id == o.run_id))
-        .group_by(r.integration_id, o.vendor_id)
-    )
-
-
-def failing_keys() -> sa.Select[Any]:
-    """``(integration_id, vendor_id)`` of every course whose latest outcome is failed."""
-    o, r = db.course_outcomes.c, db.sync_runs.c
-    return (
-        sa.select(r.integration_id, o.vendor_id)
-        .select_from(db.course_outcomes.join(db.sync_runs, r.id == o.run_id))
-        .where(o.id.in_(_latest_outcome_ids()), o.outcome == "failed")
-    )
-
-
 def failing_condition() -> sa.ColumnElement[bool]:
-    """A course whose latest recorded outcome is ``failed`` (it keeps failing until a
-    run records another outcome for it)."""
-    return sa.tuple_(_c.integration_id, _c.vendor_id).in_(failing_keys())
+    """A course whose last update failed and is being retried (``failing_since`` set)."""
+    return _c.failing_since.is_not(None)
 
 
 def _status_condition(status: str) -> sa.ColumnElement[bool]:
@@ -258,7 +239,7 @@ def _order(query: CourseQuery) -> list[sa.ColumnElement[Any]]:
     return [first, _c.id.desc() if query.descending else _c.id.asc()]
 
 
-def _row(row: RowMapping, failing: bool) -> dict[str, Any]:
+def _row(row: RowMapping) -> dict[str, Any]:
     return {
         "pk": row["id"],
         "integration": row["integration"],
@@ -267,7 +248,9 @@ def _row(row: RowMapping, failing: bool) -> dict[str, Any]:
         "title": row["title"],
         "is_active": bool(row["is_active"]),
         "pending": row["current_package_id"] is None,
-        "failing": failing,
+        "failing": row["failing_since"] is not None,
+        "failing_since": row["failing_since"],
+        "failure_reason": row["failure_reason"],
         "protected_fields": list(row["protected_fields"] or []),
         "languages": list(row["languages"] or []),
         "version": row["version"],
@@ -289,21 +272,12 @@ _LIST_COLUMNS = (
     _c.missing_from_vendor,
     _c.vendor_last_modified,
     _c.updated_at,
+    _c.failing_since,
+    _c.failure_reason,
     _c.integration_id,
     _i.name.label("integration"),
     _i.provider,
 )
-
-
-def _failing_among(conn: Connection, rows: list[RowMapping]) -> set[tuple[int, str]]:
-    """Which of these (few) rows are failing: one query for the page, not one per row."""
-    if not rows:
-        return set()
-    keys = [(r["integration_id"], r["vendor_id"]) for r in rows]
-    stmt = failing_keys().where(
-        sa.tuple_(db.sync_runs.c.integration_id, db.course_outcomes.c.vendor_id).in_(keys)
-    )
-    return {(int(a), str(b)) for a, b in conn.execute(stmt)}
 
 
 def search(engine: Engine, query: CourseQuery, *, page: int = 1, per_page: int = 50) -> CoursePage:
@@ -338,9 +312,8 @@ def search(engine: Engine, query: CourseQuery, *, page: int = 1, per_page: int =
             .offset((page - 1) * per_page)
         )
         rows = list(conn.execute(stmt).mappings())
-        failing = _failing_among(conn, rows)
     return CoursePage(
-        rows=[_row(r, (r["integration_id"], r["vendor_id"]) in failing) for r in rows],
+        rows=[_row(r) for r in rows],
         total=int(total),
         page=page,
         per_page=per_page,
@@ -370,18 +343,14 @@ def status_counts(engine: Engine, query: CourseQuery) -> dict[str, int]:
             flag(_c.is_active.is_(True)).label("active"),
             flag(_c.is_active.is_(False)).label("inactive"),
             flag(pending_condition()).label("pending"),
+            flag(failing_condition()).label("failing"),
             flag(protected_condition()).label("protected"),
         )
         .select_from(_joined())
         .where(*where)
     )
-    failing_stmt = (
-        sa.select(sa.func.count()).select_from(_joined()).where(*where, failing_condition())
-    )
     with engine.connect() as conn:
-        counts = {k: int(v) for k, v in conn.execute(stmt).mappings().one().items()}
-        counts["failing"] = int(conn.execute(failing_stmt).scalar_one())
-    return counts
+        return {k: int(v) for k, v in conn.execute(stmt).mappings().one().items()}
 
 
 # --- bulk actions and export -----------------------------------------------------------
@@ -492,7 +461,6 @@ def csv_lines(engine: Engine, query: CourseQuery, *, batch: int = 1000) -> Itera
         .order_by(*_order(query))
     )
     with engine.connect() as conn:
-        failing = {(int(a), str(b)) for a, b in conn.execute(failing_keys())}
         result = conn.execution_options(yield_per=batch).execute(stmt).mappings()
         for r in result:
             yield line(
@@ -503,7 +471,8 @@ def csv_lines(engine: Engine, query: CourseQuery, *, batch: int = 1000) -> Itera
                     r["title"],
                     "yes" if r["is_active"] else "no",
                     "yes" if r["current_package_id"] is None else "no",
-                    "yes" if (r["integration_id"], r["vendor_id"]) in failing else "no",
+                    "yes" if r["failing_since"] is not None else "no",
+                    _text(r["failure_reason"]),
                     " ".join(r["protected_fields"] or []),
                     " ".join(r["languages"] or []),
                     _text(r["version"]),
@@ -573,7 +542,7 @@ def course_detail(engine: Engine, course_pk: int) -> dict[str, Any]:
     outcomes = course_outcomes(engine, integration, vendor_id)
     detail["pk"] = course_pk
     detail["pending"] = detail["current_package"] is None
-    detail["failing"] = bool(outcomes) and outcomes[0]["outcome"] == "failed"
+    detail["failing"] = detail["failing_since"] is not None
     detail["outcomes"] = outcomes
     detail["protectable_fields"] = list(catalog.PROTECTABLE_FIELDS)
     return detail
@@ -796,22 +765,16 @@ def running_syncs(engine: Engine) -> dict[int, dict[str, Any]]:
         }
 
 
-def allowed_package_hosts(item: Any) -> tuple[str, ...]:
-    """The integration's allowed package hosts (empty: the Provider URL's host only)."""
-    hosts = getattr(item, "allowed_package_hosts", ())
-    return tuple(str(h) for h in hosts or ())
-
-
 __all__ = [
     "CLEAN_RUN_STATUSES",
     "COMPLETE_RUN_STATUSES",
     "CSV_COLUMNS",
     "MAX_PER_PAGE",
+    "RUN_STATUSES",
     "SORT_KEYS",
     "STATUSES",
     "CoursePage",
     "CourseQuery",
-    "allowed_package_hosts",
     "bulk_protect",
     "bulk_set_active",
     "content_root",
@@ -823,7 +786,6 @@ __all__ = [
     "csv_lines",
     "csv_safe",
     "failing_condition",
-    "failing_keys",
     "last_clean_syncs",
     "last_complete_syncs",
     "last_runs_by_status",

@@ -2,43 +2,32 @@
 
 Jinja2 autoescaping already turns ``<script>`` into text. What it does not do is show
 characters that change how the rest of a line reads: terminal escapes (``\\x1b``),
-bidirectional overrides (``\\u202e``), zero-width characters. :func:`visible` escapes the
-text and replaces each of them by a marked ``\\xNN`` / ``\\uNNNN`` token, so an admin sees
-exactly what the vendor sent.
+bidirectional overrides (``\\u202e``). :func:`visible` escapes the text and replaces each
+character that :func:`schemas.visible` (the one definition, shared by every text output)
+escapes by a marked ``\\xNN`` / ``\\uNNNN`` token, so an admin sees exactly what the vendor
+sent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from typing import Any
 
 from markupsafe import Markup
 from markupsafe import escape
 
-#: Unicode categories shown as escapes: controls, format characters (bidi, zero-width),
-#: line/paragraph separators, private use, surrogates and unassigned code points.
-_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+from schemas import visible as show_escaped
 
 
-def _token(char: str) -> str:
-    code = ord(char)
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
-
-
-def is_hidden(char: str, *, keep_newlines: bool = False) -> bool:
-    """True when ``char`` would be invisible or would reorder/alter the text around it."""
-    if keep_newlines and char in "\n\t":
-        return False
-    return unicodedata.category(char) in _HIDDEN_CATEGORIES
+def _token(char: str) -> str | None:
+    """The escape :func:`schemas.visible` shows for ``char``, or None if it is shown as is."""
+    shown = show_escaped(char)
+    return shown if shown != char else None
 
 
 def visible(value: Any, keep_newlines: bool = False) -> Markup:
-    """Escape ``value`` for HTML and show hidden characters as ``<span class="ctl">``.
+    """Escape ``value`` for HTML and mark each character :func:`schemas.visible`
+    escapes (controls, bidi overrides) as a ``<span class="ctl">\\x1b</span>``.
 
     Args:
         value: Any value; ``None`` gives an empty string.
@@ -47,14 +36,15 @@ def visible(value: Any, keep_newlines: bool = False) -> Markup:
     if value is None:
         return Markup("")
     text = str(value)
-    if not any(is_hidden(ch, keep_newlines=keep_newlines) for ch in text):
+    if show_escaped(text) == text:
         return escape(text)
     parts: list[str] = []
     for ch in text:
-        if is_hidden(ch, keep_newlines=keep_newlines):
-            parts.append(f'<span class="ctl" title="hidden character">{_token(ch)}</span>')
-        else:
+        token = None if keep_newlines and ch in "\n\t" else _token(ch)
+        if token is None:
             parts.append(str(escape(ch)))
+        else:
+            parts.append(f'<span class="ctl" title="hidden character">{escape(token)}</span>')
     return Markup("".join(parts))  # noqa: S704 - every piece above is escaped or ours
 
 
@@ -95,4 +85,4 @@ def duration(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-__all__ = ["duration", "is_hidden", "size", "visible", "when"]
+__all__ = ["duration", "size", "visible", "when"]

@@ -119,7 +119,7 @@ def catalog(store: Any, settings: Any) -> dict[str, Any]:
 
     a/A1 "Alpha safety" active, published; a/A2 "Beta" inactive, published;
     a/A3 "Gamma 100%_done" active, pending; a/A4 "alpha again" active, published,
-    protected Title, failed in the latest run; a/A5 "Delta" failed once, then updated.
+    protected Title, failing since its last run; a/A5 "Delta" failed once, then updated.
     b/B1 "Alpha elsewhere" (provider "Other Co").
     """
     a = _integration(store, settings, "a", "Acme Learning")
@@ -129,7 +129,16 @@ def catalog(store: Any, settings: Any) -> dict[str, Any]:
         ids["A1"] = _course(conn, a, "A1", "Alpha safety")
         ids["A2"] = _course(conn, a, "A2", "Beta", is_active=False)
         ids["A3"] = _course(conn, a, "A3", "Gamma 100%_done")
-        ids["A4"] = _course(conn, a, "A4", "alpha again", protected_fields=["Title"])
+        ids["A4"] = _course(
+            conn,
+            a,
+            "A4",
+            "alpha again",
+            protected_fields=["Title"],
+            failing_since=T0 + dt.timedelta(hours=3),
+            failure_reason="bad package",
+            failure_rules=["AICC-001", "CRS001"],
+        )
         ids["A5"] = _course(conn, a, "A5", "Delta")
         ids["B1"] = _course(conn, b, "B1", "Alpha elsewhere")
         for key in ("A1", "A2", "A4", "A5", "B1"):
@@ -298,6 +307,7 @@ def test_csv_export_holds_the_filtered_view_and_defuses_formulas(
     assert rows[1][3].startswith("'=HYPERLINK")
     by_id = {r[2]: dict(zip(cq.CSV_COLUMNS, r, strict=True)) for r in rows[1:]}
     assert by_id["A4"]["failing"] == "yes"
+    assert by_id["A4"]["failure_reason"] == "bad package"
     assert by_id["A4"]["protected_fields"] == "Title"
     assert by_id["A3"]["pending"] == "yes"
     assert by_id["A3"]["package_sha256"] == ""

@@ -237,7 +237,7 @@ def test_visible_filter() -> None:
     assert str(visible("a<b>")) == "a&lt;b&gt;"
     assert str(visible(None)) == ""
     assert "\\x07" in str(visible("\x07"))
-    assert "\\u200b" in str(visible("\u200b"))
+    assert "\\u2066" in str(visible("\u2066"))
     assert str(visible("a\nb", keep_newlines=True)) == "a\nb"
     assert "\\x0a" in str(visible("a\nb"))
 
@@ -406,3 +406,72 @@ def test_set_password_command_reads_stdin(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert security.load_password_hash(home) is not None
+
+
+def test_edit_sets_allowed_package_hosts_and_names_a_bad_one(
+    client: Any, synced: dict[str, Any]
+) -> None:
+    page = client.get("/integrations/mock/edit").get_data(as_text=True)
+    assert 'id="field-allowed_package_hosts"' in page
+    assert synced["vendor"].client_secret not in page
+    token = _token(page)
+    form = {
+        "csrf_token": token,
+        "name": "mock",
+        "provider": "Mock",
+        "provider_url": synced["vendor"].course_list_url,
+        "auth_url": synced["vendor"].auth_url,
+        "client_id": synced["vendor"].client_id,
+        "client_secret": "",
+        "sync_time": "03:00",
+        "timezone": "UTC",
+        "auth_mode": "oauth2",
+        "full_every_days": "7",
+    }
+    bad = client.post(
+        "/integrations/mock/edit", data={**form, "allowed_package_hosts": "https://cdn.test/x"}
+    )
+    assert bad.status_code == 400
+    assert "is not a host name" in bad.get_data(as_text=True)
+    ok = client.post(
+        "/integrations/mock/edit",
+        data={**form, "allowed_package_hosts": "CDN.example.com\n*.example.org, cdn.example.com"},
+    )
+    assert ok.status_code == 302
+    item = integrations.get(synced["engine"], synced["settings"], "mock")
+    assert item.allowed_package_hosts == ("cdn.example.com", "*.example.org")
+    assert item.sync_time_text == "03:00"
+    assert item.client_secret.reveal() == synced["vendor"].client_secret  # kept
+    listing = client.get("/integrations").get_data(as_text=True)
+    assert "cdn.example.com, *.example.org" in listing
+
+
+@pytest.mark.slow
+def test_newcomer_path_demo_keep_then_console(tmp_path: Path) -> None:
+    """README: `cckit demo --keep`, then `cckit console --home ...` shows the catalog."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCKIT_")}
+    env["CCKIT_HOME"] = str(tmp_path / "must-not-be-used")
+    demo = subprocess.run(
+        [sys.executable, "-m", "cckit", "demo", "--keep", "--no-conformance", "--courses", "6"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    home = tmp_path / "cckit-demo" / "home"
+    assert f"Manage this catalog in a browser: cckit console --home {home}" in demo.stdout
+    process = _start(["--home", str(home), "--port", "0"], env)
+    try:
+        assert process.stdout is not None
+        url = json.loads(process.stdout.readline())["url"]
+        page = requests.get(url + "catalog", timeout=30)
+        assert page.status_code == 200
+        assert "demo-vendor" in page.text
+        assert "(revised)" in page.text
+        assert requests.get(url + "integrations", timeout=30).status_code == 200
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from flask import Blueprint
@@ -37,6 +38,7 @@ FORM_FIELDS = (
     "timezone",
     "auth_mode",
     "full_every_days",
+    "allowed_package_hosts",
 )
 
 
@@ -57,16 +59,14 @@ def index() -> str:
     complete = catalog_query.last_complete_syncs(console.engine)
     clean = catalog_query.last_clean_syncs(console.engine)
     running = catalog_query.running_syncs(console.engine)
-    latest = catalog_query.last_runs_by_status(
-        console.engine, ("running", "succeeded", "partial", "failed", "interrupted", "abandoned")
-    )
+    latest = catalog_query.last_runs_by_status(console.engine, catalog_query.RUN_STATUSES)
     now = dt.datetime.now(dt.UTC)
     rows = []
     for item in items:
         rows.append(
             {
                 "item": item,
-                "allowed_hosts": catalog_query.allowed_package_hosts(item),
+                "allowed_hosts": item.allowed_package_hosts,
                 "complete": complete.get(item.id),
                 "clean": clean.get(item.id),
                 "next_sync": next_daily_run(item.sync_time, item.timezone, now)
@@ -81,6 +81,11 @@ def index() -> str:
 
 def _form_values() -> dict[str, str]:
     return {name: request.form.get(name, "").strip() for name in FORM_FIELDS}
+
+
+def _hosts(text: str) -> list[str]:
+    """The allowed package hosts as typed: one per line, or separated by commas/spaces."""
+    return [h for h in re.split(r"[\s,]+", text) if h]
 
 
 def _full_every_days(text: str) -> int | None:
@@ -130,6 +135,7 @@ def add() -> Any:
             auth_mode=values["auth_mode"] or "oauth2",
             full_every_days=_full_every_days(values["full_every_days"]) or 7,
             enabled=request.form.get("enabled") == "yes",
+            allowed_package_hosts=_hosts(values["allowed_package_hosts"]),
         )
     except IntegrationExists as exc:
         return _render_form("add", values, InvalidField("name", str(exc)), 409)
@@ -146,6 +152,7 @@ def edit(name: str) -> Any:
     if request.method == "GET":
         values = {k: v for k, v in item.to_dict().items() if k in FORM_FIELDS}
         values["full_every_days"] = str(item.full_every_days)
+        values["allowed_package_hosts"] = "\n".join(item.allowed_package_hosts)
         return _render_form("edit", {**values, "enabled": item.enabled}, None, 200)
     values = _form_values()
     try:
@@ -163,6 +170,7 @@ def edit(name: str) -> Any:
             timezone=values["timezone"] or None,
             auth_mode=values["auth_mode"] or None,
             full_every_days=_full_every_days(values["full_every_days"]),
+            allowed_package_hosts=_hosts(values["allowed_package_hosts"]),
         )
     except IntegrationExists as exc:
         return _render_form("edit", values, InvalidField("name", str(exc)), 409)
