@@ -11,7 +11,9 @@ Builds, in SQLite under a temporary CCKIT_HOME:
 
 then times requests through the console's WSGI app (Flask's test client: the whole
 server side, routing to rendered HTML, without a network or a browser) and prints the
-median and p95 of each. Target: p95 under 150 ms.
+median and p95 of each, in wall time and in the server thread's CPU time (on a shared
+machine the wall time also holds the time other processes had the cores; the load
+average is printed before and after). Target: p95 under 150 ms.
 
 Baselines measured in the same run, with ratios printed: the same catalog requests on a
 catalog of 1,000 courses, and the course page of a 10-AU course.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -48,6 +51,8 @@ from connector.config import Settings
 from console import create_app
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+#: The issue's target for the p95 server time of a page.
+TARGET_MS = 150.0
 WORDS = ("Safety", "Leadership", "Excel", "Privacy", "Onboarding", "Finance", "Agile", "Sales")
 
 #: (label, path) of the catalog requests; ``{last}`` is the last page number.
@@ -205,25 +210,36 @@ def add_big_course(settings: Settings, engine: Any, integration_id: int, aus: in
     return int(course_id)
 
 
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
 def time_requests(client: Any, path: str, rounds: int) -> dict[str, float]:
-    """Median and p95 server time of ``rounds`` GETs of ``path`` (after one warm-up)."""
+    """Median and p95 server time of ``rounds`` GETs of ``path`` (after a first one).
+
+    Two clocks: wall time, and the CPU time of this thread (the test client runs the
+    whole server side, SQLite included, in it). On a shared machine the wall time also
+    counts the time other processes held the cores; the CPU time does not.
+    """
     first_start = time.perf_counter()
     response = client.get(path)
     first = time.perf_counter() - first_start
     if response.status_code != 200:
         raise SystemExit(f"GET {path} answered {response.status_code}")
-    times = []
+    wall, cpu = [], []
     for _ in range(rounds):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         response = client.get(path)
         response.get_data()
-        times.append(time.perf_counter() - start)
-    times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        cpu.append(time.thread_time() - start_cpu)
+        wall.append(time.perf_counter() - start)
     return {
         "first_ms": first * 1000,
-        "median_ms": statistics.median(times) * 1000,
-        "p95_ms": p95 * 1000,
+        "median_ms": statistics.median(wall) * 1000,
+        "p95_ms": _p95(wall) * 1000,
+        "cpu_median_ms": statistics.median(cpu) * 1000,
+        "cpu_p95_ms": _p95(cpu) * 1000,
         "bytes": len(response.get_data()),
     }
 
@@ -250,13 +266,21 @@ def bench_course(home: Path, aus: int, rounds: int) -> dict[str, float]:
 
 
 def _line(label: str, figures: dict[str, float], base: dict[str, float] | None) -> str:
-    ratio = f"  x{figures['p95_ms'] / base['p95_ms']:.1f} of baseline p95" if base else ""
-    verdict = "ok" if figures["p95_ms"] < 150 else "OVER 150 ms"
+    ratio = f" x{figures['cpu_p95_ms'] / base['cpu_p95_ms']:.1f}" if base else ""
+    verdict = "ok" if figures["p95_ms"] < TARGET_MS else "over"
+    cpu_verdict = "ok" if figures["cpu_p95_ms"] < TARGET_MS else "over"
     return (
-        f"  {label:<44} median {figures['median_ms']:7.1f} ms  p95 {figures['p95_ms']:7.1f} ms  "
-        f"(first {figures['first_ms']:7.1f} ms, {figures['bytes'] / 1024:6.0f} KiB) {verdict}"
-        f"{ratio}"
+        f"  {label:<40} wall {figures['median_ms']:6.1f} / {figures['p95_ms']:6.1f} ms {verdict:<4}"
+        f" cpu {figures['cpu_median_ms']:6.1f} / {figures['cpu_p95_ms']:6.1f} ms {cpu_verdict:<4}"
+        f" first {figures['first_ms']:6.1f} ms {figures['bytes'] / 1024:5.0f} KiB{ratio}"
     )
+
+
+def _load() -> str:
+    try:
+        return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not on every platform
+        return "unknown"
 
 
 def main() -> int:
@@ -270,6 +294,8 @@ def main() -> int:
     if args.quick:
         args.courses, args.aus, args.rounds = 5_000, 1_000, 15
     figures: dict[str, Any] = {"courses": args.courses, "aus": args.aus, "rounds": args.rounds}
+    print(f"Load average before: {_load()} on {os.cpu_count()} CPU(s)")
+    print("Each line: median / p95 of wall time and of server CPU time; ratio = CPU p95 / baseline")
     with tempfile.TemporaryDirectory(prefix="cckit-console-bench-") as tmp:
         work = Path(tmp)
         print(f"Baseline: the same requests on 1,000 courses ({args.rounds} rounds each)")
@@ -286,10 +312,15 @@ def main() -> int:
         label = f"course page, {args.aus:,} AUs"
         print(_line(label, figures["course"], figures["baseline_course"]))
         print("  ('first' of the course page includes reading the package's structure once.)")
-    worst = max(
-        [v["p95_ms"] for v in figures["catalog"].values()] + [figures["course"]["p95_ms"]]
+    every = [*figures["catalog"].values(), figures["course"]]
+    worst_wall = max(v["p95_ms"] for v in every)
+    worst_cpu = max(v["cpu_p95_ms"] for v in every)
+    print(f"Load average after: {_load()}")
+    print(
+        f"Worst p95: wall {worst_wall:.1f} ms, server CPU {worst_cpu:.1f} ms "
+        f"(target < {TARGET_MS:.0f} ms: wall {'met' if worst_wall < TARGET_MS else 'NOT met'}, "
+        f"CPU {'met' if worst_cpu < TARGET_MS else 'NOT met'})"
     )
-    print(f"Worst p95: {worst:.1f} ms (target < 150 ms): {'met' if worst < 150 else 'NOT met'}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0

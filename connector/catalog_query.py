@@ -203,20 +203,30 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _filters(query: CourseQuery, *, with_status: bool = True) -> list[sa.ColumnElement[bool]]:
+def _text_condition(text: str, dialect: str) -> sa.ColumnElement[bool]:
+    pattern = _like_pattern(text)
+
+    def contains(column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+        # SQLite's LIKE already ignores ASCII case, and its lower() knows no other case:
+        # ILIKE's lower(x) LIKE lower(y) would only cost time there.
+        if dialect == "sqlite":
+            return column.like(pattern, escape="\\")
+        return column.ilike(pattern, escape="\\")
+
+    # Integrations are few: match their name and provider once, not once per course.
+    integrations = sa.select(_i.id).where(sa.or_(contains(_i.name), contains(_i.provider)))
+    return sa.or_(contains(_c.title), contains(_c.vendor_id), _c.integration_id.in_(integrations))
+
+
+def _filters(
+    query: CourseQuery, dialect: str, *, with_status: bool = True
+) -> list[sa.ColumnElement[bool]]:
+    """Conditions on ``courses`` alone (no join needed) selecting ``query``'s courses."""
     where: list[sa.ColumnElement[bool]] = []
     if query.text:
-        pattern = _like_pattern(query.text)
-        where.append(
-            sa.or_(
-                _c.title.ilike(pattern, escape="\\"),
-                _c.vendor_id.ilike(pattern, escape="\\"),
-                _i.provider.ilike(pattern, escape="\\"),
-                _i.name.ilike(pattern, escape="\\"),
-            )
-        )
+        where.append(_text_condition(query.text, dialect))
     if query.integration:
-        where.append(_i.name == query.integration)
+        where.append(_c.integration_id.in_(sa.select(_i.id).where(_i.name == query.integration)))
     if with_status and query.status:
         where.append(_status_condition(query.status))
     return where
@@ -280,6 +290,42 @@ _LIST_COLUMNS = (
 )
 
 
+def _check_paging(page: int, per_page: int) -> None:
+    if page < 1:
+        raise InvalidField("page", f"must be 1 or more, got {page}")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidField("per_page", f"must be 1-{MAX_PER_PAGE}, got {per_page}")
+
+
+def _page_rows(
+    conn: Connection, query: CourseQuery, total: int, page: int, per_page: int
+) -> CoursePage:
+    """Sort only the IDs (a narrow sort), then read the rows of the one page."""
+    pages = max(1, -(-total // per_page))
+    page = min(page, pages)
+    source: Any = _joined() if query.sort in ("provider", "integration") else db.courses
+    ids = [
+        row[0]
+        for row in conn.execute(
+            sa.select(_c.id)
+            .select_from(source)
+            .where(*_filters(query, conn.dialect.name))
+            .order_by(*_order(query))
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    ]
+    rows = {
+        r["id"]: r
+        for r in conn.execute(
+            sa.select(*_LIST_COLUMNS).select_from(_joined()).where(_c.id.in_(ids))
+        ).mappings()
+    }
+    return CoursePage(
+        rows=[_row(rows[i]) for i in ids if i in rows], total=total, page=page, per_page=per_page
+    )
+
+
 def search(engine: Engine, query: CourseQuery, *, page: int = 1, per_page: int = 50) -> CoursePage:
     """One page of the courses matching ``query``, in its order.
 
@@ -292,72 +338,65 @@ def search(engine: Engine, query: CourseQuery, *, page: int = 1, per_page: int =
     Raises:
         InvalidField: ``page`` or ``per_page`` out of range.
     """
-    if page < 1:
-        raise InvalidField("page", f"must be 1 or more, got {page}")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidField("per_page", f"must be 1-{MAX_PER_PAGE}, got {per_page}")
-    where = _filters(query)
+    _check_paging(page, per_page)
     with engine.connect() as conn:
-        total = conn.execute(
-            sa.select(sa.func.count()).select_from(_joined()).where(*where)
-        ).scalar_one()
-        pages = max(1, -(-total // per_page))
-        page = min(page, pages)
-        stmt = (
-            sa.select(*_LIST_COLUMNS)
-            .select_from(_joined())
-            .where(*where)
-            .order_by(*_order(query))
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-        rows = list(conn.execute(stmt).mappings())
-    return CoursePage(
-        rows=[_row(r) for r in rows],
-        total=int(total),
-        page=page,
-        per_page=per_page,
-    )
+        total = _count(conn, query)
+        return _page_rows(conn, query, total, page, per_page)
+
+
+def browse(
+    engine: Engine, query: CourseQuery, *, page: int = 1, per_page: int = 50
+) -> tuple[CoursePage, dict[str, int]]:
+    """A catalog screen in two scans: :func:`status_counts` (whose count for the chosen
+    status is the page's total) and the page of :func:`search`.
+
+    Raises:
+        InvalidField: ``page`` or ``per_page`` out of range.
+    """
+    _check_paging(page, per_page)
+    with engine.connect() as conn:
+        counts = _status_counts(conn, query)
+        total = counts[query.status or "all"]
+        return _page_rows(conn, query, total, page, per_page), counts
+
+
+def _count(conn: Connection, query: CourseQuery) -> int:
+    stmt = sa.select(sa.func.count()).select_from(db.courses)
+    return int(conn.execute(stmt.where(*_filters(query, conn.dialect.name))).scalar_one())
 
 
 def count(engine: Engine, query: CourseQuery) -> int:
     """How many courses match ``query`` (what a bulk action on it would touch)."""
     with engine.connect() as conn:
-        return int(
-            conn.execute(
-                sa.select(sa.func.count()).select_from(_joined()).where(*_filters(query))
-            ).scalar_one()
-        )
+        return _count(conn, query)
 
 
 def status_counts(engine: Engine, query: CourseQuery) -> dict[str, int]:
     """Courses matching ``query``'s text and integration, per status (and ``all``)."""
-    where = _filters(query, with_status=False)
+    with engine.connect() as conn:
+        return _status_counts(conn, query)
 
+
+def _status_counts(conn: Connection, query: CourseQuery) -> dict[str, int]:
     def flag(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
-    stmt = (
-        sa.select(
-            sa.func.count().label("all"),
-            flag(_c.is_active.is_(True)).label("active"),
-            flag(_c.is_active.is_(False)).label("inactive"),
-            flag(pending_condition()).label("pending"),
-            flag(failing_condition()).label("failing"),
-            flag(protected_condition()).label("protected"),
-        )
-        .select_from(_joined())
-        .where(*where)
-    )
-    with engine.connect() as conn:
-        return {k: int(v) for k, v in conn.execute(stmt).mappings().one().items()}
+    stmt = sa.select(
+        sa.func.count().label("all"),
+        flag(_c.is_active.is_(True)).label("active"),
+        flag(_c.is_active.is_(False)).label("inactive"),
+        flag(pending_condition()).label("pending"),
+        flag(failing_condition()).label("failing"),
+        flag(protected_condition()).label("protected"),
+    ).where(*_filters(query, conn.dialect.name, with_status=False))
+    return {k: int(v) for k, v in conn.execute(stmt).mappings().one().items()}
 
 
 # --- bulk actions and export -----------------------------------------------------------
 
 
-def _selected_ids(query: CourseQuery) -> sa.Select[Any]:
-    return sa.select(_c.id).select_from(_joined()).where(*_filters(query))
+def _selected_ids(query: CourseQuery, dialect: str) -> sa.Select[Any]:
+    return sa.select(_c.id).where(*_filters(query, dialect))
 
 
 def bulk_set_active(engine: Engine, query: CourseQuery, active: bool) -> int:
@@ -369,7 +408,7 @@ def bulk_set_active(engine: Engine, query: CourseQuery, active: bool) -> int:
     with engine.begin() as conn:
         result = conn.execute(
             sa.update(db.courses)
-            .where(_c.id.in_(_selected_ids(query)))
+            .where(_c.id.in_(_selected_ids(query, conn.dialect.name)))
             .values(is_active=active, updated_at=db.utcnow())
         )
     return int(result.rowcount)
@@ -394,7 +433,9 @@ def bulk_protect(
     touched = 0
     with engine.begin() as conn:
         rows = conn.execute(
-            sa.select(_c.id, _c.protected_fields).where(_c.id.in_(_selected_ids(query)))
+            sa.select(_c.id, _c.protected_fields).where(
+                _c.id.in_(_selected_ids(query, conn.dialect.name))
+            )
         ).all()
         updates = []
         for course_id, current in rows:
@@ -457,7 +498,7 @@ def csv_lines(engine: Engine, query: CourseQuery, *, batch: int = 1000) -> Itera
                 db.package_versions, db.package_versions.c.id == _c.current_package_id
             )
         )
-        .where(*_filters(query))
+        .where(*_filters(query, engine.dialect.name))
         .order_by(*_order(query))
     )
     with engine.connect() as conn:
@@ -775,6 +816,7 @@ __all__ = [
     "STATUSES",
     "CoursePage",
     "CourseQuery",
+    "browse",
     "bulk_protect",
     "bulk_set_active",
     "content_root",

@@ -52,10 +52,9 @@ def index() -> str:
     per_page = _int_arg("per_page", 50)
     if per_page not in PER_PAGE_CHOICES:
         raise InvalidField("per_page", f"choose one of {', '.join(map(str, PER_PAGE_CHOICES))}")
-    result = catalog_query.search(
+    result, counts = catalog_query.browse(
         console.engine, query, page=_int_arg("page", 1), per_page=per_page
     )
-    counts = catalog_query.status_counts(console.engine, query)
     return render_template(
         "catalog.html",
         query=query,

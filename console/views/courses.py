@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint
 from flask import abort
@@ -20,6 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from connector import catalog
 from connector import catalog_query
+from console import tree
 from console.app import state
 
 bp = Blueprint("courses", __name__)
@@ -30,12 +32,13 @@ def show(pk: int) -> str:
     console = state(current_app)
     course = catalog_query.course_detail(console.engine, pk)
     package = course["current_package"]
-    trees = []
+    trees: tuple[Any, ...] = ()
     folder = None
     if package is not None:
         folder = catalog_query.content_root(console.settings.content_dir, package["stored_path"])
         if folder is not None:
-            trees = catalog_query.course_structure(folder)
+            base = url_for("courses.preview", pk=pk, sha256=package["sha256"], file="x")[:-1]
+            trees = tree.structure_html(str(folder), base)
     return render_template(
         "course.html", course=course, package=package, trees=trees, content_found=bool(folder)
     )
