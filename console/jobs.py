@@ -127,6 +127,13 @@ class SyncJobs:
         with self._lock:
             return self._jobs.get(name)
 
+    def wait_all(self, timeout: float | None = None) -> None:
+        """Wait for every job started by this console (for tests and shutdown)."""
+        with self._lock:
+            names = list(self._threads)
+        for name in names:
+            self.wait(name, timeout)
+
     def wait(self, name: str, timeout: float | None = None) -> None:
         """Wait for the job of ``name`` to end (for tests and shutdown)."""
         with self._lock:

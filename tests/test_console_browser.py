@@ -147,8 +147,7 @@ def world(
         )
     finally:
         context.close()
-        for name in list(app.extensions["cckit_console"].jobs._jobs):
-            app.extensions["cckit_console"].jobs.wait(name, timeout=60)
+        app.extensions["cckit_console"].jobs.wait_all(timeout=60)
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
@@ -366,7 +365,9 @@ def test_vendor_html_in_a_title_is_shown_as_text(world: World) -> None:
 
 
 def test_remove_an_integration_with_confirmation(world: World) -> None:
-    world.add_integration()
+    uid = world.add_integration().uid
+    world.sync()
+    assert (world.settings.content_dir / uid).is_dir()
     page = world.page
     world.go("/integrations")
     page.click("#integration-mock a.danger")
@@ -374,6 +375,43 @@ def test_remove_an_integration_with_confirmation(world: World) -> None:
     page.click("#confirm-remove")
     assert "does not match" in page.inner_text("p.error")
     page.fill("#confirm-name", "mock")
+    page.check("#purge")
     page.click("#confirm-remove")
     assert "Integration mock removed" in page.inner_text(".flash")
     assert integrations.list_all(world.engine, world.settings) == []
+    assert not (world.settings.content_dir / uid).exists()
+
+
+def test_login_in_the_browser(world: World, browser: Any) -> None:
+    """With a login required: the form, a wrong password, the session cookie's flags."""
+    from console import security
+
+    security.set_password(world.settings.home, "correct horse battery")
+    app = create_app(
+        {"CCKIT_SETTINGS": world.settings, "CCKIT_ENGINE": world.engine, "REQUIRE_LOGIN": True}
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        url = f"http://127.0.0.1:{server.port}/"
+        page.goto(url + "runs")
+        assert "/login" in page.url
+        page.fill("input[name=password]", "not it")
+        page.click("form.card button[type=submit]")
+        assert page.inner_text("p.error") == "Wrong password."
+        page.fill("input[name=password]", "correct horse battery")
+        page.click("form.card button[type=submit]")
+        assert page.url == url + "runs"
+        (cookie,) = context.cookies()
+        assert cookie["httpOnly"] is True
+        assert cookie["sameSite"] == "Strict"
+        page.click("header button.link")
+        assert "/login" in page.url
+    finally:
+        context.close()
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()

@@ -219,6 +219,8 @@ def remove(name: str) -> Any:
         return render_template(
             "integration_remove.html", item=item, courses=counts["all"], mismatch=mismatch
         ), (400 if mismatch else 200)
-    integrations.remove(console.engine, console.settings, item.name)
-    flash(f"Integration {item.name} removed with its catalog rows and runs.")
+    purge = request.form.get("purge") == "yes"
+    deleted = integrations.remove(console.engine, console.settings, item.name, purge=purge)
+    also = f" and {len(deleted)} content folder(s)" if purge else ""
+    flash(f"Integration {item.name} removed with its catalog rows and runs{also}.")
     return redirect(url_for("integrations.index"))
