@@ -38,6 +38,7 @@ class SyncJob:
     pages: int = 0
     listed: int = 0
     courses: int = 0
+    queued: int = 0
     downloads: int = 0
     failed: int = 0
     last: str = ""
@@ -50,9 +51,11 @@ class SyncJob:
         if event.kind == "page":
             self.pages += 1
             self.listed += event.courses or 0
+        elif event.kind == "queued":
+            self.queued += 1
         elif event.kind == "download":
             self.downloads += 1 if event.ok else 0
-        else:
+        elif event.kind == "course":
             self.courses += 1
             self.failed += 1 if event.outcome == "failed" else 0
         self.last = event.message()
@@ -67,6 +70,7 @@ class SyncJob:
             "pages": self.pages,
             "listed": self.listed,
             "courses": self.courses,
+            "queued": self.queued,
             "downloads": self.downloads,
             "failed": self.failed,
             "last": self.last,

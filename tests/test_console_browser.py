@@ -177,7 +177,8 @@ def test_add_an_integration_sync_now_and_watch_the_run_finish(world: World) -> N
 
     text = world.sync_now_in_page()
     assert re.search(
-        r"finished: \d+ page\(s\), \d+ course\(s\), \d+ download\(s\) — run #1 succeeded", text
+        r"finished: 3 page\(s\), 11 course\(s\) changed, 11/11 package\(s\) — run #1 succeeded",
+        text,
     ), text
     world.shot("integrations")
     section.locator("a.sync-run").click()

@@ -16,7 +16,7 @@ function pollSync(section) {
       .then((job) => {
         if (job.state === "idle") { return; }
         box.hidden = false;
-        let line = `${job.state}: ${job.pages} page(s), ${job.courses} course(s), ${job.downloads} download(s)`;
+        let line = `${job.state}: ${job.pages} page(s), ${job.courses} course(s) changed, ${job.downloads}/${job.queued} package(s)`;
         if (job.run_id) { line += ` — run #${job.run_id} ${job.status}`; }
         if (job.message) { line += ` — ${job.message}`; }
         text.textContent = line;
