@@ -1,7 +1,7 @@
 """The console's defences: security headers, the login and its password file.
 
 * Every response carries a Content-Security-Policy (no inline script, no framing by
-  other sites), ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``
+  other sites), ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: same-origin``
   and ``X-Frame-Options``. Published course content (the preview) gets its own,
   sandboxing policy: see :data:`PREVIEW_CSP`.
 * CSRF tokens (Flask-WTF's ``CSRFProtect``) guard every POST, also on loopback: any page
@@ -57,7 +57,9 @@ def set_headers(response: Response, *, preview: bool = False) -> Response:
     headers = response.headers
     headers["Content-Security-Policy"] = PREVIEW_CSP if preview else CONSOLE_CSP
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: over https the CSRF check compares the Referer of a
+    # POST with our own host, and no URL of ours ever reaches another site.
+    headers["Referrer-Policy"] = "same-origin"
     headers["X-Frame-Options"] = "SAMEORIGIN" if preview else "DENY"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers.setdefault("Cache-Control", "no-store")

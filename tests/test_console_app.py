@@ -79,7 +79,7 @@ def test_every_page_carries_the_security_headers(client: Any, path: str) -> None
     assert "frame-ancestors 'none'" in csp
     assert "script-src 'self'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
@@ -475,3 +475,17 @@ def test_newcomer_path_demo_keep_then_console(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=30)
+
+
+def test_over_https_a_post_needs_a_same_origin_referer(synced: dict[str, Any]) -> None:
+    app = create_app({"CCKIT_SETTINGS": synced["settings"], "CCKIT_ENGINE": synced["engine"]})
+    web = app.test_client()
+    base = "https://console.example"
+    token = _token(web.get("/catalog", base_url=base).get_data(as_text=True))
+    form = {"csrf_token": token, "active": "no"}
+    row = _first_course(synced)
+    path = f"/courses/{row['pk']}/active"
+    foreign = web.post(path, data=form, base_url=base, headers={"Referer": "https://evil.test/"})
+    assert foreign.status_code == 400
+    same = web.post(path, data=form, base_url=base, headers={"Referer": f"{base}/catalog"})
+    assert same.status_code == 302
