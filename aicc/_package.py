@@ -465,14 +465,23 @@ def _load_zip(source: bytes | Path, package: Package, limits: ZipLimits, label: 
         try:
             archive = zipfile.ZipFile(handle)
         except _ARCHIVE_ERRORS as exc:
-            # Whatever the bytes are, a broken archive is a finding, never an exception.
-            package.diagnostics.append(
-                diag("PKG010", f"{label} is not a readable zip archive: {exc}")
-            )
-            _group(package, [], folder_mode=False)
+            # Whatever the bytes are, a broken archive is a finding, never an exception;
+            # the only one: "no .crs in it" (PKG001) would say the same thing again.
+            package.diagnostics.append(diag("PKG010", _not_a_zip(source, label, exc)))
             return
         with archive:
             _read_zip(archive, package, limits)
+
+
+def _not_a_zip(source: bytes | Path, label: str, exc: Exception) -> str:
+    """Why a file is not a package; for one AICC file, what to give instead."""
+    ext = source.suffix[1:] if isinstance(source, Path) else ""
+    if ext.casefold() in AICC_EXTENSIONS:
+        return (
+            f"{label} is a single .{ext} file, not a course package: give the folder that "
+            "holds the course's files (.crs .au .des .cst ...) or a .zip of them"
+        )
+    return f"{label} is not a readable zip archive: {exc}"
 
 
 def _read_zip(archive: zipfile.ZipFile, package: Package, limits: ZipLimits) -> None:

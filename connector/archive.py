@@ -33,16 +33,24 @@ from typing import IO
 from connector.errors import UnsafeArchiveError
 
 __all__ = [
+    "CONTENT_DIR_MODE",
+    "CONTENT_FILE_MODE",
     "TEMP_PREFIX",
     "ArchiveLimits",
     "check_zip",
     "extract_zip",
+    "make_dirs",
 ]
 
 #: A zip file's path, a seekable binary file holding it, or its bytes.
 ZipSource = str | os.PathLike[str] | IO[bytes] | bytes
 #: Prefix of the temporary extraction folders (cleaned by the next sync when orphaned).
 TEMP_PREFIX = ".tmp-"
+#: Mode of every folder the extraction creates (a package's folder, its subfolders and
+#: missing parents): a web server in the cckit user's group may serve the content.
+CONTENT_DIR_MODE = 0o750
+#: Mode of every extracted file: readable by that group, by nobody else.
+CONTENT_FILE_MODE = 0o640
 _CHUNK = 1024 * 1024  # large reads: fewer trips through the GIL per MB
 _DRIVE = re.compile(r"^[A-Za-z]:")
 #: Bits of ``flag_bits`` meaning "encrypted" (traditional PKWARE, strong encryption).
@@ -202,7 +210,7 @@ def extract_zip(
     """
     limits = limits or ArchiveLimits()
     final = Path(target)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(final.parent)
     final = final.parent.resolve() / final.name
     # One parse of the central directory serves the check and the extraction.
     with _open(path) as zf:
@@ -214,6 +222,7 @@ def extract_zip(
             return final
         temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{final.name[:16]}-", dir=final.parent))
         try:
+            os.chmod(temp, CONTENT_DIR_MODE)  # mkdtemp makes it owner-only
             _extract_into(zf, infos, temp)
             try:
                 os.rename(temp, final)
@@ -226,6 +235,19 @@ def extract_zip(
             shutil.rmtree(temp, ignore_errors=True)
             raise
     return final
+
+
+def make_dirs(path: Path) -> None:
+    """Create the content folder ``path`` and its missing parents, each with
+    :data:`CONTENT_DIR_MODE` exactly (an existing folder keeps its mode)."""
+    if path.is_dir():
+        return
+    make_dirs(path.parent)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        return  # made meanwhile by another worker; theirs has the same mode
+    os.chmod(path, CONTENT_DIR_MODE)  # whatever the umask
 
 
 def _extract_into(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], dest: Path) -> None:
@@ -249,17 +271,18 @@ def _extract_member(
     out = dest.joinpath(*PurePosixPath(info.filename).parts)
     if info.is_dir():
         if out not in made:
-            out.mkdir(parents=True, exist_ok=True)
+            make_dirs(out)
             made.add(out)
         return
     if out.parent not in made:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(out.parent)
         made.add(out.parent)
     try:
         # O_EXCL: a second entry of the same name can never overwrite the first.
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CONTENT_FILE_MODE)
     except FileExistsError:
         raise _unsafe(info.filename, "written twice") from None
+    os.fchmod(fd, CONTENT_FILE_MODE)  # whatever the umask
     written = 0
     with zf.open(info) as source, os.fdopen(fd, "wb") as sink:
         while chunk := source.read(_CHUNK):

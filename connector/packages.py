@@ -94,7 +94,7 @@ class _Spool:
 
     def write(self, data: bytes) -> None:
         if self._buffer is not None and self._buffer.tell() + len(data) > self._limit:
-            self._directory.mkdir(parents=True, exist_ok=True)
+            archive.make_dirs(self._directory)  # a content folder: its deliberate mode
             fd, name = tempfile.mkstemp(
                 prefix=f"{archive.TEMP_PREFIX}dl-", suffix=".zip", dir=self._directory
             )
