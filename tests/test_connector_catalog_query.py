@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from connector import catalog_query as cq
 from connector import db
 from connector import integrations
+from connector import migrate
 from connector.catalog_query import CourseQuery
 from connector.errors import CourseNotFound
 from connector.errors import InvalidField
@@ -27,7 +28,7 @@ from connector.errors import InvalidField
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, settings: Any) -> Iterator[Any]:
     """An empty catalog on SQLite, and on PostgreSQL when a test server is given."""
     if request.param == "sqlite":
@@ -36,9 +37,12 @@ def store(request: pytest.FixtureRequest, settings: Any) -> Iterator[Any]:
         url = os.environ.get("CCKIT_TEST_POSTGRES_URL")
         if not url:
             pytest.skip("CCKIT_TEST_POSTGRES_URL is not set")
+        fresh = db.create_engine(url)
+        db.metadata.drop_all(fresh)
+        with fresh.begin() as conn:  # and its schema version, so that connect() rebuilds it
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {migrate.VERSION_TABLE}")
+        fresh.dispose()
         engine = db.connect(url)
-        db.metadata.drop_all(engine)
-        db.metadata.create_all(engine)
     yield engine
     engine.dispose()
 
