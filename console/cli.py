@@ -91,6 +91,11 @@ def console(
     effective = getattr(server, "effective_port", port)
     click.echo(json.dumps({"url": f"http://{shown}:{effective}/"}))
     sys.stdout.flush()
+    login_text = "login required" if app.extensions["cckit_console"].require_login else "no login"
+    click.echo(
+        f"cckit console: catalog {settings.safe_database_url} ({login_text}); Ctrl-C stops",
+        err=True,
+    )
     try:
         server.run()
     except KeyboardInterrupt:
