@@ -25,6 +25,7 @@ WING_COMMANDS: dict[str, str] = {
     "demo": "connector.cli:demo",
     "vendor": "mock_vendor.cli:vendor",
     "conformance": "conformance.cli:conformance",
+    "lms-check": "lms_check.cli:lms_check",
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from schemas._errors import SchemasError
 from schemas._errors import UnknownRequirementError
 from schemas._errors import UnknownSchemaError
+from schemas._requirements import CLIENT_FAMILIES
 from schemas._requirements import FAMILIES
 from schemas._requirements import LEVELS
 from schemas._requirements import Requirement
@@ -32,6 +33,7 @@ from schemas._urls import is_loopback_host
 
 __all__ = [
     "BASE_URI",
+    "CLIENT_FAMILIES",
     "FAMILIES",
     "LEVELS",
     "Requirement",
