@@ -54,7 +54,7 @@ class Verdict:
 
 
 def _cite(items: Iterable[object]) -> list[str]:
-    lines = [item.describe() for item in items]  # type: ignore[attr-defined]
+    lines = [item if isinstance(item, str) else item.describe() for item in items]  # type: ignore[attr-defined]
     if len(lines) > _EVIDENCE:
         return [*lines[:_EVIDENCE], f"... and {len(lines) - _EVIDENCE} more"]
     return lines

@@ -26,6 +26,20 @@ def _rewrite(data: bytes, *, drop: str | None = None, extra: tuple[str, bytes] |
     return out.getvalue()
 
 
+def padded(data: bytes, size: int) -> bytes:
+    """The package plus an incompressible filler file, about ``size`` bytes in all."""
+    import os
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info))
+        filler = zipfile.ZipInfo("media/lms-check-filler.bin")
+        target.writestr(filler, os.urandom(max(0, size - len(data))), zipfile.ZIP_STORED)
+    return out.getvalue()
+
+
 def with_unsafe_entry(data: bytes) -> bytes:
     """The package plus an entry whose name climbs out of the folder (``../``)."""
     return _rewrite(data, extra=("../lms-check-escape.txt", b"outside the content folder\n"))
@@ -41,4 +55,4 @@ def aicc_invalid(data: bytes) -> bytes:
     return inject_aicc_defect(data, 0)[0]
 
 
-__all__ = ["aicc_invalid", "truncated", "with_unsafe_entry", "without_cst"]
+__all__ = ["aicc_invalid", "padded", "truncated", "with_unsafe_entry", "without_cst"]

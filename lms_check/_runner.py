@@ -90,8 +90,10 @@ def run_check(
             if progress is not None:
                 progress(done[0], len(chosen), result)
 
+        # The long scenarios first, so that the short ones fill the other jobs meanwhile.
+        order = sorted(range(len(chosen)), key=lambda i: -chosen[i].weight)
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="lms-check") as pool:
-            list(pool.map(play, range(len(chosen))))
+            list(pool.map(play, order))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return LmsCheckResult.build(

@@ -49,6 +49,8 @@ class Scenario:
     judges: tuple[str, ...]
     play: Callable[[Stage], list[Verdict]]
     config: Mapping[str, Any] = field(default_factory=dict)
+    #: Rough cost, to start the long scenarios first when several run at once.
+    weight: int = 1
 
     @property
     def requirements(self) -> tuple[str, ...]:
@@ -391,6 +393,8 @@ def package_other_origin(stage: Stage) -> list[Verdict]:
 
 
 def cut_download(stage: Stage) -> list[Verdict]:
+    # 2 MiB, so that the half that arrives spans many reads of any client's buffer.
+    stage.replace_package("CRS-00003", broken.padded(stage.package_bytes("CRS-00003"), 2 << 20))
     hook = _first_n(_package_of("CRS-00003"), 1, lambda: Action("body cut at half", cut=0.5))
     first = stage.sync(hook)
     catalog = stage.catalog()
@@ -452,9 +456,10 @@ def _scenario(
     steps: tuple[str, ...],
     judges: tuple[str, ...],
     play: Callable[[Stage], list[Verdict]],
+    weight: int = 1,
     **config: Any,
 ) -> Scenario:
-    return Scenario(name, summary, steps, judges, play, config)
+    return Scenario(name, summary, steps, judges, play, config, weight)
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -520,15 +525,16 @@ SCENARIOS: tuple[Scenario, ...] = (
               ("sync 1: CRS-00002's DownloadPackageUrl is on the trap origin (signed URL)",),
               ("CAUTH-005", "CPKG-001"), package_other_origin),
     _scenario("cut-download", "A package download is cut at half.",
-              ("sync 1: CRS-00003's first download is cut after half its bytes", "sync 2"),
+              ("vendor: CRS-00003's package grows to 2 MiB (a filler file)",
+               "sync 1: CRS-00003's first download is cut after half its bytes", "sync 2"),
               ("CPKG-002", "CPKG-005", "CNET-003", "CPKG-001"), cut_download),
     _scenario("stalled-download", "A package download stalls.",
               ("sync 1: CRS-00004's first download sends 1 KiB, then nothing",),
-              ("CNET-004",), stalled_download),
+              ("CNET-004",), stalled_download, 10),
     _scenario("many-courses", "1,000 courses over 20 pages.",
               ("sync 1: 1,000 courses, pages of 50",),
-              ("CLIST-001", "CPKG-001", "CCAT-001"), many_courses,
-              COURSES=1000, PAGE_SIZE=50, MAX_ASSET_BYTES=1500),
+              ("CLIST-001", "CPKG-001", "CCAT-001"), many_courses, 10,
+              COURSES=1000, PAGE_SIZE=50, MAX_ASSET_BYTES=2000),
     _scenario("basic-auth", "A vendor in basic mode.",
               ("sync 1: HTTP Basic on every call, no token endpoint",),
               ("CLIST-001", "CPKG-001"), basic_auth, AUTH_MODE="basic"),
