@@ -126,7 +126,9 @@ def list_failed(stage: Stage, sync: Sync) -> bool:
     if any(e.op == "token" and not e.ok for e in entries):
         return True
     # A next link on another origin that the client refused (or that failed there).
-    return any(e.ok and e.next_url and not e.next_url.startswith(stage.base_url) for e in last.values())
+    return any(
+        e.ok and e.next_url and not e.next_url.startswith(stage.base_url) for e in last.values()
+    )
 
 
 def _local(url: str) -> str:
@@ -542,9 +544,7 @@ def deactivations_applied(stage: Stage, catalog: Catalog | None, ids: Sequence[s
                 [row.describe(catalog.after_sync)],
             )
     rows = [catalog.row(c) for c in ids]
-    return passed(
-        rid, "deactivations applied", [r.describe(catalog.after_sync) for r in rows if r]
-    )
+    return passed(rid, "deactivations applied", [r.describe(catalog.after_sync) for r in rows if r])
 
 
 def nothing_deactivated(
@@ -577,7 +577,9 @@ def nothing_deactivated(
                 *_cite([failed_sync]),
             ],
         )
-    return passed(rid, f"{len(before.rows)} course(s) kept through the failed sync {failed_sync.index}")
+    return passed(
+        rid, f"{len(before.rows)} course(s) kept through the failed sync {failed_sync.index}"
+    )
 
 
 # ---------------------------------------------------------------------- CNET
@@ -593,7 +595,11 @@ def honoured_retry_after(stage: Stage) -> Verdict:
     for answer in told:
         wait = int(answer.retry_after or 0)
         repeat = next(
-            (e for e in entries if e.n > answer.n and e.url == answer.url and e.sync == answer.sync),
+            (
+                e
+                for e in entries
+                if e.n > answer.n and e.url == answer.url and e.sync == answer.sync
+            ),
             None,
         )
         if repeat is not None and repeat.started - answer.ended < wait - RETRY_AFTER_SLACK:

@@ -13,7 +13,9 @@ def truncated(data: bytes, fraction: float = 0.6) -> bytes:
     return data[: max(1, int(len(data) * fraction))]
 
 
-def _rewrite(data: bytes, *, drop: str | None = None, extra: tuple[str, bytes] | None = None) -> bytes:
+def _rewrite(
+    data: bytes, *, drop: str | None = None, extra: tuple[str, bytes] | None = None
+) -> bytes:
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:

@@ -109,7 +109,13 @@ class LmsCheckResult:
 
     @classmethod
     def build(
-        cls, *, kit_version: str, client: str, catalog: bool, strict: bool, scenarios: list[ScenarioResult]
+        cls,
+        *,
+        kit_version: str,
+        client: str,
+        catalog: bool,
+        strict: bool,
+        scenarios: list[ScenarioResult],
     ) -> LmsCheckResult:
         """Fold every scenario's verdicts into one result per client requirement."""
         result = cls(kit_version, client, catalog, strict, scenarios)
@@ -200,7 +206,9 @@ class LmsCheckResult:
 
     def failures(self) -> str:
         """The full text of every failure and warning."""
-        blocks = [d for r in self.requirements if r.status in ("failed", "warning") for d in r.details]
+        blocks = [
+            d for r in self.requirements if r.status in ("failed", "warning") for d in r.details
+        ]
         return "\n\n".join(blocks)
 
     def to_junit(self) -> str:
@@ -217,7 +225,8 @@ class LmsCheckResult:
             elif item.status in ("not checked", "skipped"):
                 body = f"<skipped message={quoteattr(item.message)} />"
             elif item.status == "warning":
-                body = f"<system-out>{escape('WARNING' + chr(10) + chr(10).join(item.details))}</system-out>"
+                text = escape("WARNING\n" + "\n".join(item.details))
+                body = f"<system-out>{text}</system-out>"
             cases.append(f"<testcase classname={classname} name={name}>{body}</testcase>")
         skipped = s["not_checked"] + s["skipped"]
         return (
@@ -238,7 +247,7 @@ class LmsCheckResult:
                 detail = f"<details><summary>details</summary>{detail}</details>"
             rows.append(
                 f'<tr class="{esc(item.status.replace(" ", "-"))}"><td>{esc(item.id)}</td>'
-                f"<td>{esc(item.level)}</td><td class=\"status\">{esc(item.status)}</td>"
+                f'<td>{esc(item.level)}</td><td class="status">{esc(item.status)}</td>'
                 f"<td>{esc(item.title)}</td><td>{esc(item.message)}{detail}</td></tr>"
             )
         verdict = "PASS" if not self.failed else "FAIL"

@@ -36,9 +36,7 @@ def select(names: Sequence[str] | None) -> list[Scenario]:
         return list(SCENARIOS)
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
-        raise ConfigurationError(
-            f"unknown scenario {unknown[0]!r}; known: {', '.join(BY_NAME)}"
-        )
+        raise ConfigurationError(f"unknown scenario {unknown[0]!r}; known: {', '.join(BY_NAME)}")
     wanted = set(names)
     return [s for s in SCENARIOS if s.name in wanted]
 
@@ -111,7 +109,9 @@ def _tls(workdir: Path) -> tuple[object, Path]:
     return throwaway_ca(workdir, ("127.0.0.1", "127.0.0.2", "localhost"))
 
 
-def play_one(scenario: Scenario, options: Options, tls: tuple[object, Path] | None) -> ScenarioResult:
+def play_one(
+    scenario: Scenario, options: Options, tls: tuple[object, Path] | None
+) -> ScenarioResult:
     """Play one scenario on a fresh stage; a crash of the scenario is reported, not raised."""
     started = time.monotonic()
     verdicts: list[Verdict] = []
@@ -123,7 +123,7 @@ def play_one(scenario: Scenario, options: Options, tls: tuple[object, Path] | No
             verdicts += common(stage)
     except LmsCheckError as exc:
         error = str(exc)
-    except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
+    except Exception as exc:
         error = f"{exc.__class__.__name__}: {exc}\n{traceback.format_exc(limit=4)}"
     for verdict in verdicts:
         verdict.scenario = scenario.name

@@ -32,7 +32,7 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
 
-    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - werkzeug's name
+    def log_error(self, format: str, *args: Any) -> None:
         return None
 
 
@@ -51,9 +51,7 @@ class Server:
         self.server.server_close()
 
 
-def start(
-    app: Callable[..., Iterable[bytes]], host: str, context: ssl.SSLContext | None
-) -> Server:
+def start(app: Callable[..., Iterable[bytes]], host: str, context: ssl.SSLContext | None) -> Server:
     """Serve ``app`` on ``host`` and a free port (https when ``context`` is given).
 
     Raises:
@@ -65,7 +63,6 @@ def start(
         )
     except OSError as exc:
         raise ConfigurationError(f"cannot listen on {host}: {exc.strerror or exc}") from None
-    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="lms-check-server", daemon=True)
     thread.start()
     scheme = "https" if context is not None else "http"

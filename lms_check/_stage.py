@@ -207,7 +207,11 @@ class Stage:
         if self._tls is not None:
             ca_file = str(self._tls[1])
             env.update(
-                {"CCKIT_LMS_CA_FILE": ca_file, "SSL_CERT_FILE": ca_file, "REQUESTS_CA_BUNDLE": ca_file}
+                {
+                    "CCKIT_LMS_CA_FILE": ca_file,
+                    "SSL_CERT_FILE": ca_file,
+                    "REQUESTS_CA_BUNDLE": ca_file,
+                }
             )
         return env
 

@@ -37,7 +37,9 @@ def scenarios(output_format: str) -> None:
 
 
 @lms_check.command("run")
-@click.option("--sync-cmd", required=True, metavar="CMD", help="Shell command: one sync of your client.")
+@click.option(
+    "--sync-cmd", required=True, metavar="CMD", help="Shell command: one sync of your client."
+)
 @click.option(
     "--catalog-cmd",
     metavar="CMD",
@@ -116,7 +118,11 @@ def run(
         )
     except ConfigurationError as exc:
         raise click.UsageError(str(exc)) from None
-    for path, text in ((report_json, result.to_json()), (junitxml, result.to_junit()), (html, result.to_html())):
+    for path, text in (
+        (report_json, result.to_json()),
+        (junitxml, result.to_junit()),
+        (html, result.to_html()),
+    ):
         if path:
             Path(path).write_text(text, encoding="utf-8")
     failures = result.failures()

@@ -100,9 +100,7 @@ def _once_at_call(number: int, effect: Callable[[], None]) -> Hook:
     return hook
 
 
-def _first_n(
-    match: Callable[[Entry], bool], count: int, action: Callable[[], Action]
-) -> Hook:
+def _first_n(match: Callable[[Entry], bool], count: int, action: Callable[[], Action]) -> Hook:
     """Answer the first ``count`` requests that ``match`` with ``action()``."""
     hits = [0]
     lock = threading.Lock()
@@ -133,7 +131,9 @@ def _status(code: int, retry_after: int | None = None) -> Action:
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     body = b'{"error": "unavailable", "message": "Injected by the LMS check."}'
-    return Action(f"{code}" + (f" Retry-After {retry_after}" if retry_after else ""), (code, headers, body))
+    return Action(
+        f"{code}" + (f" Retry-After {retry_after}" if retry_after else ""), (code, headers, body)
+    )
 
 
 def _package_of(course_id: str) -> Callable[[Entry], bool]:
@@ -274,9 +274,7 @@ def token_revoked(stage: Stage) -> list[Verdict]:
 
 def _after_failure(stage: Stage, bad: Any, again: Any, good: Any) -> Verdict:
     if not judge.list_failed(stage, bad):
-        return judge.not_checked(
-            "CLIST-004", f"the client met no list failure in sync {bad.index}"
-        )
+        return judge.not_checked("CLIST-004", f"the client met no list failure in sync {bad.index}")
     return judge.watermark(stage, again, good, "CLIST-004")
 
 
@@ -377,12 +375,18 @@ def package_other_origin(stage: Stage) -> list[Verdict]:
 
     def to_cdn(courses: Any) -> Any:
         for course in courses:
-            if isinstance(course, dict) and course.get("ID") == moved and "DownloadPackageUrl" in course:
+            if (
+                isinstance(course, dict)
+                and course.get("ID") == moved
+                and "DownloadPackageUrl" in course
+            ):
                 course["DownloadPackageUrl"] = f"{stage.trap_url}/cdn/{moved}.zip?sig=lms-check"
         return courses
 
     def cdn(wire: Wire, entry: Entry) -> Action | None:
-        return Action("package URL on another origin", rewrite=to_cdn) if entry.op == "list" else None
+        return (
+            Action("package URL on another origin", rewrite=to_cdn) if entry.op == "list" else None
+        )
 
     stage.sync(cdn)
     catalog = stage.catalog()

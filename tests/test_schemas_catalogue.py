@@ -39,7 +39,7 @@ def test_every_entry_is_well_formed() -> None:
 
 def test_client_requirements_are_a_separate_role() -> None:
     client = schemas.requirements("client")
-    assert [r.family for r in client][0] == "CAUTH"
+    assert next(r.family for r in client) == "CAUTH"
     assert all(r.role == "client" for r in client)
     assert all(r.role == "vendor" for r in schemas.requirements())
     assert schemas.requirements(None) == schemas.requirements() + client

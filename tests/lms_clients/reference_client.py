@@ -253,7 +253,12 @@ class Client:
 
     def catalog(self) -> int:
         rows = [
-            {"id": cid, "active": row["active"], "title": row["title"], "package_sha256": row["sha"]}
+            {
+                "id": cid,
+                "active": row["active"],
+                "title": row["title"],
+                "package_sha256": row["sha"],
+            }
             for cid, row in sorted(self.state["courses"].items())
         ]
         print(json.dumps(rows))
