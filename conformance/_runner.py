@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,9 +53,9 @@ def check_vendor(
         quiet: Swallow pytest's console output (the CLI shows it).
         pytest_args: Extra pytest arguments (e.g. ``["-k", "AUTH"]``).
 
-    The run is in-process and changes the working directory to the kit's folder while it
-    lasts (relative paths given here are made absolute first), so do not call it from
-    several threads at once.
+    The run is in-process (``pytest.main``); relative paths given here are made absolute
+    first. It neither changes the working directory nor touches ``sys.modules``. Do not
+    call it from several threads at once (pytest keeps global state).
 
     Returns:
         The :class:`~conformance.ConformanceResult` (``exit_code`` 0 when nothing failed).
@@ -67,7 +66,6 @@ def check_vendor(
     """
 
     def absolute(path: str | os.PathLike[str] | None) -> str | None:
-        # The run happens with the kit's folder as working directory (see run_pytest).
         return os.path.abspath(path) if path else None
 
     settings = build(
@@ -194,19 +192,12 @@ def run_pytest(args: list[str], settings: Settings, *, quiet: bool) -> Conforman
     import pytest
 
     sink = _Sink()
-    before = set(sys.modules)
     output = io.StringIO()
     redirect = contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext()
-    try:
-        # From the kit's folder, pytest names checks "conformance/suite/test_auth.py::..."
-        # instead of a path into site-packages relative to wherever the user stands.
-        with redirect, contextlib.chdir(_PACKAGE_DIR.parent):
-            code = pytest.main(args, plugins=[sink])
-    finally:
-        # Fresh suite modules next time (another target, another seed).
-        for name in set(sys.modules) - before:
-            if name.startswith("conformance.suite"):
-                del sys.modules[name]
+    # Check names come from --rootdir (the kit's folder): "conformance/suite/test_auth.py::"
+    # wherever the caller stands; the working directory and sys.modules are left alone.
+    with redirect:
+        code = pytest.main(args, plugins=[sink])
     if sink.result is None:
         tail = output.getvalue().strip().splitlines()[-5:]
         raise ConfigurationError(
