@@ -64,7 +64,7 @@ def scenarios(output_format: str) -> None:
 @click.option(
     "--jobs",
     type=click.IntRange(1, 8),
-    default=2,
+    default=4,
     show_default=True,
     help="Scenarios played at once (each has its own mock and state folder).",
 )

@@ -181,3 +181,29 @@ def test_cckit_connector_through_its_adapter() -> None:
     failed = {r.id for r in result.requirements if r.status == "failed"}
     assert failed == CONNECTOR_KNOWN, result.failures()
     assert all(s.error is None for s in result.scenarios)
+
+
+def test_vendor_serve_tls_prints_the_ca_file_and_serves_https(tmp_path: Path) -> None:
+    import subprocess
+
+    import requests
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cckit", "vendor", "serve", "--tls", "--port", "0",
+         "--courses", "3", "--cache-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        line = json.loads(process.stdout.readline())
+        assert line["base_url"].startswith("https://127.0.0.1:")
+        ca_file = line["ca_file"]
+        assert Path(ca_file).read_text().startswith("-----BEGIN CERTIFICATE-----")
+        answer = requests.get(line["course_list_url"], verify=ca_file, timeout=10)
+        assert answer.status_code == 401  # https works; credentials still required
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(line["course_list_url"], timeout=10)  # not trusted without the CA
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
