@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance._results import ConformanceResult
+from conformance._settings import OptionStyle
 from conformance._settings import Settings
 from conformance._settings import build
 from conformance.errors import ConfigurationError
@@ -34,6 +35,7 @@ def check_vendor(
     html: str | os.PathLike[str] | None = None,
     quiet: bool = True,
     pytest_args: Sequence[str] = (),
+    option_style: OptionStyle = "pytest",
 ) -> ConformanceResult:
     """Check a vendor against contract v1 and return the per-requirement result.
 
@@ -52,6 +54,8 @@ def check_vendor(
         html: Write a self-contained HTML report here.
         quiet: Swallow pytest's console output (the CLI shows it).
         pytest_args: Extra pytest arguments (e.g. ``["-k", "AUTH"]``).
+        option_style: How error messages name options: ``"pytest"`` (``--cc-auth-url``)
+            or ``"cli"`` (``--auth-url``, for ``cckit conformance run``).
 
     The run is in-process (``pytest.main``); relative paths given here are made absolute
     first. It neither changes the working directory nor touches ``sys.modules``. Do not
@@ -80,6 +84,7 @@ def check_vendor(
         expected_failures=absolute(expected_failures),
         report_json=absolute(report_json),
         html=absolute(html),
+        option_style=option_style,
     )
     preflight(settings)
     args = pytest_arguments(settings, junitxml=absolute(junitxml), quiet=quiet)

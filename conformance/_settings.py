@@ -17,6 +17,15 @@ from typing import Literal
 from conformance.errors import ConfigurationError
 
 AuthMode = Literal["oauth2", "basic"]
+OptionStyle = Literal["pytest", "cli"]
+
+
+def option_flag(name: str, style: OptionStyle = "pytest") -> str:
+    """How a user spells option ``name`` (``"client-id"``): ``--cc-client-id`` in pytest,
+    ``--client-id`` on ``cckit conformance run``."""
+    return f"--cc-{name}" if style == "pytest" else f"--{name}"
+
+
 AUTH_MODES: tuple[AuthMode, ...] = ("oauth2", "basic")
 DEFAULT_MAX_PACKAGES = 10
 DEFAULT_SEED = 0
@@ -214,33 +223,46 @@ def build(
     report_json: str | os.PathLike[str] | None = None,
     html: str | os.PathLike[str] | None = None,
     sources: dict[str, str] | None = None,
+    option_style: OptionStyle = "pytest",
 ) -> Settings:
     """Validate raw option values into :class:`Settings`.
+
+    Args:
+        option_style: How messages name the options: ``"pytest"`` (``--cc-client-id``) or
+            ``"cli"`` (``--client-id``, as ``cckit conformance run`` spells them).
 
     Raises:
         ConfigurationError: With a message naming the option and the problem.
     """
+
+    def flag(name: str) -> str:
+        return option_flag(name, option_style)
+
     mode = (auth_mode or "oauth2").strip().lower()
     if mode not in AUTH_MODES:
-        raise ConfigurationError(f"--cc-auth-mode: expected oauth2 or basic, got {auth_mode!r}")
+        raise ConfigurationError(
+            f"{flag('auth-mode')}: expected oauth2 or basic, got {auth_mode!r}"
+        )
     if not _is_http_url(course_list_url):
         raise ConfigurationError(
-            f"--cc-course-list-url: expected an absolute http(s) URL, got {course_list_url!r}"
+            f"{flag('course-list-url')}: expected an absolute http(s) URL, got {course_list_url!r}"
         )
     if mode == "oauth2":
         if not auth_url:
             raise ConfigurationError(
-                "--cc-auth-url is required with --cc-auth-mode oauth2 "
-                "(use --cc-auth-mode basic for a vendor without a token endpoint)"
+                f"{flag('auth-url')} is required with {flag('auth-mode')} oauth2 "
+                f"(use {flag('auth-mode')} basic for a vendor without a token endpoint)"
             )
         if not _is_http_url(auth_url):
             raise ConfigurationError(
-                f"--cc-auth-url: expected an absolute http(s) URL, got {auth_url!r}"
+                f"{flag('auth-url')}: expected an absolute http(s) URL, got {auth_url!r}"
             )
     if not client_id:
-        raise ConfigurationError("--cc-client-id is required")
+        raise ConfigurationError(f"{flag('client-id')} is required")
     if not client_secret:
-        raise ConfigurationError(f"--cc-client-secret (or the {SECRET_ENV} variable) is required")
+        raise ConfigurationError(
+            f"{flag('client-secret')} (or the {SECRET_ENV} variable) is required"
+        )
     expected_path = os.fspath(expected_failures) if expected_failures else None
     return Settings(
         course_list_url=course_list_url,
@@ -248,8 +270,10 @@ def build(
         client_id=str(client_id),
         client_secret=str(client_secret),
         auth_mode=mode,
-        max_packages=_int(max_packages, "max-packages", DEFAULT_MAX_PACKAGES, minimum=0),
-        seed=_int(seed, "seed", DEFAULT_SEED, minimum=0),
+        max_packages=_int(
+            max_packages, flag("max-packages"), DEFAULT_MAX_PACKAGES, minimum=0, named=True
+        ),
+        seed=_int(seed, flag("seed"), DEFAULT_SEED, minimum=0, named=True),
         strict=bool(strict),
         expected_failures=load_expected_failures(expected_path) if expected_path else {},
         expected_failures_file=expected_path,
@@ -329,15 +353,22 @@ def _is_http_url(value: object) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def _int(value: object, name: str, default: int, *, minimum: int) -> int:
+def _int(value: object, name: str, default: int, *, minimum: int, named: bool = False) -> int:
+    # ``named``: ``name`` is already the option as the user spells it.
+    if named:
+        return _int_flag(value, name, default, minimum=minimum)
+    return _int_flag(value, f"--cc-{name}", default, minimum=minimum)
+
+
+def _int_flag(value: object, name: str, default: int, *, minimum: int) -> int:
     if value in (None, ""):
         return default
     try:
         number = int(str(value))
     except ValueError:
-        raise ConfigurationError(f"--cc-{name}: expected an integer, got {value!r}") from None
+        raise ConfigurationError(f"{name}: expected an integer, got {value!r}") from None
     if number < minimum:
-        raise ConfigurationError(f"--cc-{name}: must be >= {minimum}, got {number}")
+        raise ConfigurationError(f"{name}: must be >= {minimum}, got {number}")
     return number
 
 

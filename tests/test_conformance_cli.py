@@ -141,7 +141,11 @@ def test_connection_refused_is_one_clear_line(tmp_path: Path) -> None:
     ("extra", "message"),
     [
         ([], "--client-secret (or the CCKIT_CLIENT_SECRET variable) is required"),
-        (["--client-secret", "s", "--auth-mode", "oauth2"], "--cc-auth-url is required"),
+        # The CLI's own option names, not the pytest plugin's (--cc-auth-url).
+        (
+            ["--client-secret", "s", "--auth-mode", "oauth2"],
+            "--auth-url is required with --auth-mode oauth2",
+        ),
     ],
 )
 def test_usage_errors_exit_2(extra: list[str], message: str) -> None:
@@ -160,6 +164,7 @@ def test_usage_errors_exit_2(extra: list[str], message: str) -> None:
     )
     assert result.exit_code == 2
     assert message in result.output
+    assert "--cc-" not in result.output
 
 
 def test_bad_expected_failures_file_is_a_usage_error(tmp_path: Path) -> None:
