@@ -87,9 +87,14 @@ def check_vendor(
         option_style=option_style,
     )
     preflight(settings)
-    args = pytest_arguments(settings, junitxml=absolute(junitxml), quiet=quiet)
+    args = pytest_arguments(settings, junitxml=None, quiet=quiet)
     args += list(pytest_args)
-    return run_pytest(args, settings, quiet=quiet)
+    result = run_pytest(args, settings, quiet=quiet)
+    if junitxml:
+        # One test case per requirement, like the table and the JSON report (pytest's own
+        # --junitxml would count checks instead).
+        Path(os.fspath(junitxml)).write_text(result.to_junit(), encoding="utf-8")
+    return result
 
 
 def preflight(settings: Settings) -> None:
@@ -160,6 +165,10 @@ def pytest_arguments(
         args.append(f"--cc-auth-url={settings.auth_url}")
     if settings.strict:
         args.append("--cc-strict")
+    if not quiet:
+        # Progress lines on long fetches reach the terminal only without capture; the
+        # checks themselves print nothing.
+        args += ["--cc-progress", "-s"]
     if settings.expected_failures_file:
         args.append(f"--cc-expected-failures={settings.expected_failures_file}")
     if settings.report_json:
@@ -168,8 +177,9 @@ def pytest_arguments(
         args.append(f"--cc-html={settings.html}")
     if junitxml:
         args.append(f"--junitxml={os.fspath(junitxml)}")
-    if quiet:
-        args.append("-q")
+    # -qq: pytest's own count line ("68 passed, 2 skipped") counts checks, not
+    # requirements; the plugin's table ends with the per-requirement count instead.
+    args.append("-q" if quiet else "-qq")
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         # Entry points are off: load the plugin (and hypothesis's) by name.
         args += ["-p", "conformance.plugin"]

@@ -76,6 +76,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", f"Seed for package sampling and probes (default {DEFAULT_SEED})", kind="int"),
     Option("strict", "Fail on SHOULD requirements too (default: warn)", kind="bool"),
     Option(
+        "progress",
+        "Print a progress line to stderr every few seconds while the course list or the "
+        "packages are fetched (use with -s)",
+        kind="bool",
+    ),
+    Option(
         "expected_failures",
         "JSON or YAML file of requirement IDs expected to fail, each with a reason",
         kind="path",
@@ -109,6 +115,7 @@ class Settings:
         expected_failures: Requirement ID -> expected-failure entry.
         report_json: Where to write the JSON report, if anywhere.
         html: Where to write the HTML report, if anywhere.
+        progress: Print progress lines during long fetches.
         sources: Option name -> where its value came from (``cli``, ``env``, ``ini``,
             ``default``).
     """
@@ -126,6 +133,7 @@ class Settings:
     report_json: str | None = None
     html: str | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+    progress: bool = False
 
     def header_lines(self) -> list[str]:
         """Lines for the pytest report header (secret redacted)."""
@@ -206,6 +214,7 @@ def resolve(
         report_json=raw["report_json"],
         html=raw["html"],
         sources=sources,
+        progress=_bool(raw["progress"], "progress"),
     )
 
 
@@ -224,6 +233,7 @@ def build(
     html: str | os.PathLike[str] | None = None,
     sources: dict[str, str] | None = None,
     option_style: OptionStyle = "pytest",
+    progress: bool = False,
 ) -> Settings:
     """Validate raw option values into :class:`Settings`.
 
@@ -280,6 +290,7 @@ def build(
         report_json=os.fspath(report_json) if report_json else None,
         html=os.fspath(html) if html else None,
         sources=dict(sources or {}),
+        progress=progress,
     )
 
 
