@@ -40,10 +40,10 @@ DEFECTS = {
     "token-cross-origin": "CAUTH-005",
 }
 
-#: Known defects of cckit's connector that the lead is fixing (issue 10: credentials go
-#: to whatever origin a next link or package URL names; issue 14 for the rest). The test
-#: asserts they still fail, so the entry goes when the fix lands.
-CONNECTOR_KNOWN = {"CAUTH-005"}
+#: Known defects of cckit's connector, each with its issue (none since issue 10's credential
+#: scoping landed: before it, CAUTH-005 failed). The test asserts the set exactly, so an
+#: entry goes when its fix lands and a new failure cannot pass unnoticed.
+CONNECTOR_KNOWN: set[str] = set()
 
 pytestmark = pytest.mark.live
 
