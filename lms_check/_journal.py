@@ -311,17 +311,7 @@ class Wire:
         action: Action | None,
     ) -> tuple[bytes, list[tuple[str, str]]]:
         """Read a buffered answer: issued tokens, OAuth errors, next links; apply rewrites."""
-        decoded: Any = None
-        if body[:1] in (b"{", b"["):
-            try:
-                decoded = json.loads(body)
-            except ValueError:
-                decoded = None
-        if isinstance(decoded, dict):
-            if entry.op == "token" and entry.ok and isinstance(decoded.get("access_token"), str):
-                entry.token = self._issue(decoded["access_token"])
-            if isinstance(decoded.get("error"), str) and entry.error is None:
-                entry.error = decoded["error"]
+        decoded = self._decode(entry, body)
         link = _header(headers, "Link")
         match = _NEXT_LINK.search(link or "")
         if match and action is not None and action.link is not None:
@@ -335,6 +325,21 @@ class Wire:
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(body))))
         return body, headers
+
+    def _decode(self, entry: Entry, body: bytes) -> Any:
+        """The JSON of a buffered answer (``None`` if it is none); notes tokens and errors."""
+        if body[:1] not in (b"{", b"["):
+            return None
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            return None
+        if isinstance(decoded, dict):
+            if entry.op == "token" and entry.ok and isinstance(decoded.get("access_token"), str):
+                entry.token = self._issue(decoded["access_token"])
+            if isinstance(decoded.get("error"), str) and entry.error is None:
+                entry.error = decoded["error"]
+        return decoded
 
     def _stream(
         self, result: Iterable[bytes], entry: Entry, action: Action | None

@@ -18,6 +18,7 @@ from dataclasses import field
 from typing import Any
 
 from lms_check import _judge as judge
+from lms_check import _judge_catalog as catalog_judge
 from lms_check import _packages as broken
 from lms_check._journal import Action
 from lms_check._journal import Entry
@@ -152,8 +153,8 @@ def first_sync(stage: Stage) -> list[Verdict]:
     catalog = stage.catalog()
     return [
         judge.followed_every_next(stage, sync, catalog),
-        judge.packages_current(stage, catalog),
-        judge.titles_applied(stage, catalog),
+        catalog_judge.packages_current(stage, catalog),
+        catalog_judge.titles_applied(stage, catalog),
     ]
 
 
@@ -169,9 +170,9 @@ def incremental_change(stage: Stage) -> list[Verdict]:
         judge.watermark(stage, second, first, "CLIST-003"),
         judge.watermark(stage, third, second, "CLIST-003"),
         judge.followed_every_next(stage, third, catalog),
-        judge.titles_applied(stage, catalog),
-        judge.packages_current(stage, catalog),
-        judge.no_redownload(stage),
+        catalog_judge.titles_applied(stage, catalog),
+        catalog_judge.packages_current(stage, catalog),
+        catalog_judge.no_redownload(stage),
     ]
 
 
@@ -181,7 +182,7 @@ def deactivation(stage: Stage) -> list[Verdict]:
         stage.deactivate(course_id)
     stage.sync()
     catalog = stage.catalog()
-    return [judge.deactivations_applied(stage, catalog, ["CRS-00002", "CRS-00004"])]
+    return [catalog_judge.deactivations_applied(stage, catalog, ["CRS-00002", "CRS-00004"])]
 
 
 def replaced_package(stage: Stage) -> list[Verdict]:
@@ -189,7 +190,7 @@ def replaced_package(stage: Stage) -> list[Verdict]:
     stage.replace_package("CRS-00005")
     stage.sync()
     catalog = stage.catalog()
-    return [judge.packages_current(stage, catalog), judge.no_redownload(stage)]
+    return [catalog_judge.packages_current(stage, catalog), catalog_judge.no_redownload(stage)]
 
 
 def truncated_package(stage: Stage) -> list[Verdict]:
@@ -205,7 +206,7 @@ def truncated_package(stage: Stage) -> list[Verdict]:
         "CRS-00006": (old.package_sha256 if old else None, "a truncated zip"),
         "NEW-00002": (None, "a truncated zip (new course)"),
     }
-    return [judge.kept_previous(stage, catalog, cases, "CPKG-002")]
+    return [catalog_judge.kept_previous(stage, catalog, cases, "CPKG-002")]
 
 
 def unsafe_package(stage: Stage) -> list[Verdict]:
@@ -221,8 +222,8 @@ def unsafe_package(stage: Stage) -> list[Verdict]:
         for cid, what in (("CRS-00007", "a ../ entry"), ("CRS-00008", "no .cst file"))
     }
     return [
-        judge.kept_previous(stage, catalog, cases, "CPKG-002"),
-        judge.packages_current(stage, catalog, skip=cases),
+        catalog_judge.kept_previous(stage, catalog, cases, "CPKG-002"),
+        catalog_judge.packages_current(stage, catalog, skip=cases),
     ]
 
 
@@ -234,7 +235,7 @@ def invalid_aicc(stage: Stage) -> list[Verdict]:
     stage.sync()
     catalog = stage.catalog()
     cases = {"CRS-00009": (old.package_sha256 if old else None, "an AICC error (no Course_ID)")}
-    return [judge.kept_previous(stage, catalog, cases, "CPKG-003")]
+    return [catalog_judge.kept_previous(stage, catalog, cases, "CPKG-003")]
 
 
 def token_expiry(stage: Stage) -> list[Verdict]:
@@ -243,7 +244,7 @@ def token_expiry(stage: Stage) -> list[Verdict]:
     return [
         judge.reauthenticated(stage, sync),
         judge.followed_every_next(stage, sync, catalog),
-        judge.packages_current(stage, catalog),
+        catalog_judge.packages_current(stage, catalog),
     ]
 
 
@@ -267,7 +268,7 @@ def token_revoked(stage: Stage) -> list[Verdict]:
     again = stage.sync()
     return [
         judge.no_reauth_loop(stage, bad),
-        judge.nothing_deactivated(stage, before, after, bad),
+        catalog_judge.nothing_deactivated(stage, before, after, bad),
         _after_failure(stage, bad, again, good),
     ]
 
@@ -288,7 +289,7 @@ def invalid_client(stage: Stage) -> list[Verdict]:
     again = stage.sync()
     return [
         judge.stops_on_invalid_client(stage, bad),
-        judge.nothing_deactivated(stage, before, after, bad),
+        catalog_judge.nothing_deactivated(stage, before, after, bad),
         _after_failure(stage, bad, again, good),
     ]
 
@@ -301,7 +302,7 @@ def rate_limited(stage: Stage) -> list[Verdict]:
     return [
         judge.recovered(stage, sync),
         judge.followed_every_next(stage, sync, catalog),
-        judge.packages_current(stage, catalog),
+        catalog_judge.packages_current(stage, catalog),
     ]
 
 
@@ -316,7 +317,7 @@ def unavailable_bursts(stage: Stage) -> list[Verdict]:
     return [
         judge.recovered(stage, sync),
         judge.followed_every_next(stage, sync, catalog),
-        judge.packages_current(stage, catalog),
+        catalog_judge.packages_current(stage, catalog),
     ]
 
 
@@ -331,7 +332,7 @@ def list_page_failure(stage: Stage) -> list[Verdict]:
     after = stage.catalog()
     again = stage.sync()
     return [
-        judge.nothing_deactivated(stage, before, after, bad),
+        catalog_judge.nothing_deactivated(stage, before, after, bad),
         _after_failure(stage, bad, again, good),
     ]
 
@@ -345,7 +346,7 @@ def next_link_loop(stage: Stage) -> list[Verdict]:
     after = stage.catalog()
     return [
         judge.refused_loop(stage, bad),
-        judge.nothing_deactivated(stage, before, after, bad),
+        catalog_judge.nothing_deactivated(stage, before, after, bad),
     ]
 
 
@@ -366,7 +367,7 @@ def next_link_other_origin(stage: Stage) -> list[Verdict]:
     after = stage.catalog()
     return [
         judge.no_credentials_elsewhere(stage),
-        judge.nothing_deactivated(stage, before, after, bad),
+        catalog_judge.nothing_deactivated(stage, before, after, bad),
     ]
 
 
@@ -392,7 +393,7 @@ def package_other_origin(stage: Stage) -> list[Verdict]:
     catalog = stage.catalog()
     return [
         judge.no_credentials_elsewhere(stage),
-        judge.packages_current(stage, catalog, skip=[moved]),
+        catalog_judge.packages_current(stage, catalog, skip=[moved]),
     ]
 
 
@@ -407,7 +408,7 @@ def cut_download(stage: Stage) -> list[Verdict]:
     published = row.package_sha256 if row else None
     kept: Verdict
     if catalog is None or catalog.problem:
-        kept = judge.kept_previous(stage, catalog, {}, "CPKG-002")
+        kept = catalog_judge.kept_previous(stage, catalog, {}, "CPKG-002")
     elif published not in (None, good_sha):
         kept = judge.failed(
             "CPKG-002",
@@ -422,9 +423,9 @@ def cut_download(stage: Stage) -> list[Verdict]:
     final = stage.catalog()
     return [
         kept,
-        judge.resumed(stage, "CRS-00003"),
+        catalog_judge.resumed(stage, "CRS-00003"),
         judge.recovered(stage, first),
-        judge.packages_current(stage, final),
+        catalog_judge.packages_current(stage, final),
     ]
 
 
@@ -440,8 +441,8 @@ def many_courses(stage: Stage) -> list[Verdict]:
     catalog = stage.catalog()
     return [
         judge.followed_every_next(stage, sync, catalog),
-        judge.packages_current(stage, catalog),
-        judge.titles_applied(stage, catalog),
+        catalog_judge.packages_current(stage, catalog),
+        catalog_judge.titles_applied(stage, catalog),
     ]
 
 
@@ -450,7 +451,7 @@ def basic_auth(stage: Stage) -> list[Verdict]:
     catalog = stage.catalog()
     return [
         judge.followed_every_next(stage, sync, catalog),
-        judge.packages_current(stage, catalog),
+        catalog_judge.packages_current(stage, catalog),
     ]
 
 
