@@ -14,7 +14,6 @@ from typing import Any
 
 import flask
 
-from mock_vendor.app import get_state
 from mock_vendor.catalog import package_url
 from mock_vendor.clock import format_instant
 from mock_vendor.errors import APIError
@@ -22,12 +21,14 @@ from mock_vendor.errors import ConfigError
 from mock_vendor.faults import FAULTS
 from mock_vendor.faults import make_fault
 from mock_vendor.faults import parse_fault
+from mock_vendor.limits import json_object_body
+from mock_vendor.model import COURSE_FIELDS
+from mock_vendor.model import CourseRecord
+from mock_vendor.model import Package
+from mock_vendor.model import Tenant
 from mock_vendor.sources import admin_rebuild
-from mock_vendor.state import COURSE_FIELDS
-from mock_vendor.state import CourseRecord
-from mock_vendor.state import Package
-from mock_vendor.state import Tenant
 from mock_vendor.state import VendorState
+from mock_vendor.state import get_state
 
 bp = flask.Blueprint("admin", __name__, url_prefix="/_admin")
 
@@ -47,13 +48,17 @@ def _require_admin_token() -> None:
         )
 
 
+@bp.after_request
+def _note_change(response: flask.Response) -> flask.Response:
+    # Any admin call that may change something (not GET) invalidates cached list pages,
+    # whatever it changed: the catalog, secrets, faults, the clock or everything (reset).
+    if flask.request.method not in ("GET", "HEAD", "OPTIONS"):
+        get_state().changed()
+    return response
+
+
 def _json_body() -> dict[str, Any]:
-    if not flask.request.get_data():
-        return {}
-    body = flask.request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise APIError(400, "invalid_body", "The request body must be a JSON object.")
-    return body
+    return json_object_body()
 
 
 def _tenant(state: VendorState) -> Tenant:
@@ -87,7 +92,26 @@ def _check_course(body: dict[str, Any]) -> None:
             400,
             "invalid_course",
             f"The course would break the contract at {where}: {first.message}",
-            details={"errors": [e.message for e in errors[:20]]},
+            details={"errors": [e.message[:300] for e in errors[:20]]},
+        )
+
+
+def _check_id(course_id: str) -> None:
+    """The whole ID must match the contract's pattern.
+
+    JSON Schema patterns are searched with Python's ``re``, whose ``$`` also matches before
+    a final newline: ``"CRS-1\\n"`` passes the schema but is not a contract ID.
+    """
+    import re
+
+    import schemas
+
+    pattern = schemas.load("course")["properties"]["ID"]["pattern"]
+    if re.fullmatch(pattern.removesuffix("$").removeprefix("^"), course_id) is None:
+        raise APIError(
+            400,
+            "invalid_course",
+            f"The course would break the contract at ID: {course_id!r} does not match {pattern!r}.",
         )
 
 
@@ -152,6 +176,7 @@ def add_course() -> tuple[flask.Response, int]:
         }
         _check_course(probe)
         assert isinstance(course_id, str)  # the schema requires a string ID
+        _check_id(course_id)
     rebuild = admin_rebuild(state, course_id)
     if "package_base64" in body:
         package = Package.from_bytes(

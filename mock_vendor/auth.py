@@ -13,12 +13,12 @@ import binascii
 
 import flask
 
-from mock_vendor.app import get_state
-from mock_vendor.app import note_fault
 from mock_vendor.errors import APIError
 from mock_vendor.errors import OAuthError
-from mock_vendor.state import Tenant
+from mock_vendor.model import Tenant
 from mock_vendor.state import VendorState
+from mock_vendor.state import get_state
+from mock_vendor.state import note_fault
 
 bp = flask.Blueprint("auth", __name__)
 

@@ -27,13 +27,13 @@ from urllib.parse import quote
 import flask
 from werkzeug.http import parse_date
 
-from mock_vendor.app import get_state
-from mock_vendor.app import note_fault
 from mock_vendor.auth import authenticate
 from mock_vendor.errors import APIError
-from mock_vendor.state import CourseRecord
-from mock_vendor.state import Tenant
+from mock_vendor.model import CourseRecord
+from mock_vendor.model import Tenant
 from mock_vendor.state import VendorState
+from mock_vendor.state import get_state
+from mock_vendor.state import note_fault
 
 bp = flask.Blueprint("catalog", __name__)
 
@@ -148,12 +148,59 @@ def _page(
     return selected, more
 
 
+def _next_link(cursor: str) -> str:
+    return f'<{flask.request.base_url}?cursor={cursor}>; rel="next"'
+
+
+def _serialise(courses: list[dict[str, Any]]) -> bytes:
+    # Byte for byte what flask.jsonify sends (compact separators, ASCII, newline).
+    return (json.dumps(courses, separators=(",", ":")) + "\n").encode()
+
+
+def _cached_page(state: VendorState, tenant: Tenant, cursor: str | None) -> flask.Response:
+    """The list page when no fault is on: served from :attr:`VendorState.pages`.
+
+    A page depends on the tenant's catalog, the walk position (cursor or
+    If-Modified-Since) and the base of the package URLs; the key holds all of them plus
+    the state's change counters, so a cached page is never stale.
+    """
+    with state.lock:
+        if cursor:
+            last_seq, bound, ims = decode_cursor(cursor, tenant.client_id)
+        else:
+            last_seq, bound, ims = 0, len(tenant.records), if_modified_since()
+        base = base_url(state)
+        key = (
+            tenant.client_id,
+            tenant.change_counter,
+            state.version,
+            state.clock.moves,
+            last_seq,
+            bound,
+            ims,
+            base,
+        )
+        page = state.pages.get(key)
+        if page is None:
+            records, more = _page(state, tenant, last_seq, bound, ims)
+            body = _serialise([_course_json(state, record, base) for record in records])
+            page = (body, records[-1].seq if more else None)
+            state.pages.put(key, page)
+    body, next_seq = page
+    response = flask.Response(body, mimetype="application/json")
+    if next_seq is not None:
+        response.headers["Link"] = _next_link(encode_cursor(next_seq, bound, ims, tenant.client_id))
+    return response
+
+
 @bp.get("/api/v1/courses")
 def list_courses() -> flask.Response:
     """The course list (contract section 2)."""
     tenant = authenticate("list")
     state = get_state()
     cursor = flask.request.args.get("cursor")
+    if not state.faults:
+        return _cached_page(state, tenant, cursor)
     with state.lock:
         if cursor:
             last_seq, bound, ims = decode_cursor(cursor, tenant.client_id)
@@ -183,9 +230,9 @@ def list_courses() -> flask.Response:
         note_fault("list_wrong_content_type")
         response.mimetype = "text/html"
     if more:
-        next_cursor = encode_cursor(records[-1].seq, bound, ims, tenant.client_id)
-        next_url = f"{flask.request.base_url}?cursor={next_cursor}"
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
+        response.headers["Link"] = _next_link(
+            encode_cursor(records[-1].seq, bound, ims, tenant.client_id)
+        )
     elif loop:
         note_fault("next_link_loop")
         response.headers["Link"] = f'<{flask.request.base_url}>; rel="next"'

@@ -19,6 +19,13 @@ import click
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
+#: Defaults sized for 200 concurrent keep-alive clients: every client keeps its
+#: connection open (waitress closes the rest above the limit), and the requests of the
+#: mock are CPU-bound under one GIL, so a few worker threads beat many; 16 leave room for
+#: the sleeping ones of the latency and slow_download faults.
+DEFAULT_THREADS = 16
+DEFAULT_CONNECTION_LIMIT = 1000
+
 
 def _load_config_file(path: Path) -> dict[str, Any]:
     try:
@@ -84,7 +91,18 @@ def vendor() -> None:
 @click.option("--clock-start", metavar="RFC3339", help="Instant the mock clock starts at.")
 @click.option("--prebuild", is_flag=True, help="Build every package in the background at start.")
 @click.option(
-    "--threads", default=16, show_default=True, type=click.IntRange(1), help="Worker threads."
+    "--threads",
+    default=DEFAULT_THREADS,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Worker threads (requests handled at once; more only helps with slow faults).",
+)
+@click.option(
+    "--connection-limit",
+    default=DEFAULT_CONNECTION_LIMIT,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Open client connections accepted at once (keep-alive connections count).",
 )
 @click.option(
     "--list-inactive/--no-list-inactive",
@@ -140,6 +158,7 @@ def serve(
     clock_start: str | None,
     prebuild: bool,
     threads: int,
+    connection_limit: int,
     list_inactive: bool | None,
     etag: bool | None,
     last_modified: bool | None,
@@ -195,7 +214,7 @@ def serve(
             host=host,
             port=port,
             threads=threads,
-            connection_limit=1000,
+            connection_limit=connection_limit,
             backlog=1024,
             asyncore_use_poll=True,
             ident="cckit-mock-vendor",

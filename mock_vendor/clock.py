@@ -60,6 +60,8 @@ class MockClock:
         self._real_start = time.monotonic()
         self._offset = timedelta()
         self.frozen = frozen
+        #: How often :meth:`advance` moved the clock (part of the list page cache key).
+        self.moves = 0
 
     def now(self) -> datetime:
         """The mock's current instant (aware, UTC, millisecond resolution)."""
@@ -85,6 +87,7 @@ class MockClock:
             raise ConfigError(f"seconds: {seconds} is more than 100 years")
         with self._lock:
             self._offset += timedelta(seconds=seconds)
+            self.moves += 1
         return self.now()
 
     def __repr__(self) -> str:

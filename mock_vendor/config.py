@@ -65,6 +65,11 @@ DEFAULTS: dict[str, Any] = {
     # client_id/client_secret form fields on the token endpoint; off, only HTTP Basic
     # client authentication is accepted (AUTH-003).
     "FORM_CLIENT_AUTH": True,
+    # Request body caps in bytes (413 with a small JSON body above them): the token
+    # endpoint's form, the admin calls that carry a package, and everything else.
+    "MAX_TOKEN_BODY_BYTES": 16 * 1024,
+    "MAX_UPLOAD_BYTES": 64 * 1024 * 1024,
+    "MAX_BODY_BYTES": 1024 * 1024,
 }
 
 #: The boolean feature switches among :data:`DEFAULTS` (validated as booleans).

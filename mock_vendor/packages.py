@@ -21,6 +21,7 @@ import io
 import time
 import zipfile
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,11 +30,12 @@ from werkzeug.http import http_date
 from werkzeug.http import parse_etags
 from werkzeug.http import parse_range_header
 
-from mock_vendor.app import get_state
-from mock_vendor.app import note_fault
 from mock_vendor.auth import authenticate
 from mock_vendor.errors import APIError
-from mock_vendor.state import CourseRecord
+from mock_vendor.faults import ActiveFault
+from mock_vendor.model import CourseRecord
+from mock_vendor.state import get_state
+from mock_vendor.state import note_fault
 
 bp = flask.Blueprint("packages", __name__)
 
@@ -59,7 +61,7 @@ def _memory_chunks(data: bytes, start: int, length: int) -> Iterator[bytes]:
         yield bytes(view[offset : offset + _CHUNK])
 
 
-def _dribble(chunks: Iterator[bytes], bytes_per_second: int) -> Iterator[bytes]:
+def _dribble(chunks: Iterable[bytes], bytes_per_second: int) -> Iterator[bytes]:
     """Pace ``chunks`` at ``bytes_per_second``, in pieces of a tenth of a second each.
 
     The pace is kept against the clock from the first byte (not one sleep per piece),
@@ -148,6 +150,50 @@ def inject_aicc_defect(data: bytes, number: int) -> tuple[bytes, str]:
     return out.getvalue(), name
 
 
+#: The faults a package answer may carry.
+_PACKAGE_FAULTS = (
+    "wrong_content_type",
+    "lying_content_length",
+    "truncated_download",
+    "slow_download",
+    "no_range",
+    "corrupt_zip",
+    "aicc_defect",
+)
+
+
+def _body(
+    path: Path,
+    data: bytes | None,
+    start: int,
+    length: int,
+    size: int,
+    faults: dict[str, ActiveFault | None],
+) -> Iterable[bytes]:
+    """The body iterable of a package answer.
+
+    The common case (a GET of the file up to its end, no fault on) goes through the
+    server's ``wsgi.file_wrapper`` when it has one: waitress then sends the file from its
+    I/O thread in large reads instead of a worker thread looping over 64 KiB chunks.
+    PEP 3333 lets a file wrapper send up to the end of the file, so a range that stops
+    short of the end keeps the generator.
+    """
+    if data is not None:
+        return _memory_chunks(data, start, length)
+    wrapper = flask.request.environ.get("wsgi.file_wrapper")
+    if (
+        wrapper is not None
+        and flask.request.method == "GET"
+        and start + length == size
+        and not any(faults.values())
+    ):
+        handle = path.open("rb")
+        handle.seek(start)
+        iterable: Iterable[bytes] = wrapper(handle, _CHUNK)
+        return iterable
+    return _file_chunks(path, start, length)
+
+
 def _lookup(course_id: str) -> CourseRecord:
     tenant = authenticate("package", course_id)
     state = get_state()
@@ -181,19 +227,10 @@ def package(course_id: str) -> flask.Response:
         raise APIError(
             500, "internal_error", f"The package of {course_id!r} is unavailable."
         ) from exc
-    with state.lock:
-        faults = {
-            name: state.faults.get(name, "package", course_id)
-            for name in (
-                "wrong_content_type",
-                "lying_content_length",
-                "truncated_download",
-                "slow_download",
-                "no_range",
-                "corrupt_zip",
-                "aicc_defect",
-            )
-        }
+    faults: dict[str, ActiveFault | None] = dict.fromkeys(_PACKAGE_FAULTS)
+    if state.faults:
+        with state.lock:
+            faults = {name: state.faults.get(name, "package", course_id) for name in faults}
     data: bytes | None = None
     etag = info.etag
     size = info.size
@@ -259,11 +296,7 @@ def package(course_id: str) -> flask.Response:
             status, length = 206, stop - start
             headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
 
-    chunks = (
-        _memory_chunks(data, start, length)
-        if data is not None
-        else _file_chunks(info.path, start, length)
-    )
+    chunks = _body(info.path, data, start, length, size, faults)
     declared = length
     if faults["truncated_download"] and flask.request.method == "GET":
         note_fault("truncated_download")

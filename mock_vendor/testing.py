@@ -34,8 +34,8 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.serving import make_server
 
 from mock_vendor.app import create_app
-from mock_vendor.app import get_state
 from mock_vendor.errors import MockVendorError
+from mock_vendor.state import get_state
 
 
 class AdminError(MockVendorError):
