@@ -14,6 +14,7 @@ from typing import Any
 
 import flask
 
+import aicc
 from mock_vendor.catalog import package_url
 from mock_vendor.clock import format_instant
 from mock_vendor.errors import APIError
@@ -22,13 +23,16 @@ from mock_vendor.faults import FAULTS
 from mock_vendor.faults import make_fault
 from mock_vendor.faults import parse_fault
 from mock_vendor.limits import json_object_body
+from mock_vendor.limits import read_body
 from mock_vendor.model import COURSE_FIELDS
 from mock_vendor.model import CourseRecord
 from mock_vendor.model import Package
+from mock_vendor.model import Rebuild
 from mock_vendor.model import Tenant
 from mock_vendor.sources import admin_rebuild
 from mock_vendor.state import VendorState
 from mock_vendor.state import get_state
+from mock_vendor.state import origin_mode
 
 bp = flask.Blueprint("admin", __name__, url_prefix="/_admin")
 
@@ -115,6 +119,16 @@ def _check_id(course_id: str) -> None:
         )
 
 
+def _built(rebuild: Rebuild, revision: int, meta: dict[str, Any]) -> Package:
+    """Build a course's package; a value the AICC writer cannot write is a 400, not a 500."""
+    try:
+        return rebuild(revision, meta)
+    except aicc.AiccError as exc:
+        raise APIError(
+            400, "invalid_course", f"The course cannot be written as an AICC package: {exc}"
+        ) from None
+
+
 def _decode_package(value: Any) -> bytes:
     try:
         return base64.b64decode(str(value), validate=True)
@@ -183,7 +197,7 @@ def add_course() -> tuple[flask.Response, int]:
             _decode_package(body["package_base64"]), state.cache_dir / "uploads"
         )
     else:
-        package = rebuild(0, meta)
+        package = _built(rebuild, 0, meta)
     with state.lock:
         if course_id in tenant.by_id:
             raise APIError(409, "conflict", f"Course {course_id!r} already exists.")
@@ -249,19 +263,24 @@ def replace_package(course_id: str) -> flask.Response:
     PackageLastModifiedUTC moves forward exactly when the bytes change (PKG-017/018).
     """
     state = get_state()
-    data = flask.request.get_data()
+    data = read_body()
     with state.lock:
         record = _record(_tenant(state), course_id)
         rebuild, revision, meta = record.rebuild, record.revision + 1, dict(record.meta)
     if data:
         package = Package.from_bytes(data, state.cache_dir / "uploads")
     elif rebuild is not None:
-        package = rebuild(revision, meta)
+        package = _built(rebuild, revision, meta)
     else:
         raise APIError(
             400, "invalid_body", "This course has no generator: send the new zip as the body."
         )
-    new_hash = package.info().sha256
+    try:
+        new_hash = package.info().sha256  # a generated package is built here
+    except aicc.AiccError as exc:
+        raise APIError(
+            400, "invalid_course", f"The course cannot be written as an AICC package: {exc}"
+        ) from None
     with state.lock:
         if new_hash != record.package.info().sha256:
             record.package = package
@@ -396,6 +415,36 @@ def expire_tokens() -> flask.Response:
         count = len(state.tokens)
         state.tokens.clear()
     return flask.jsonify({"expired": count})
+
+
+@bp.get("/package-origin")
+def get_package_origin() -> flask.Response:
+    """The package origin switch: ``{"mode", "url", "url_ttl"}``."""
+    state = get_state()
+    with state.lock:
+        return flask.jsonify(state.origin_summary())
+
+
+@bp.post("/package-origin")
+def set_package_origin() -> flask.Response:
+    """Switch packages to the second origin: ``{"mode": "all" | "some" | "off"}``."""
+    state = get_state()
+    body = _json_body()
+    try:
+        mode = origin_mode(body.get("mode"))
+    except ConfigError as exc:
+        raise APIError(400, "invalid_body", str(exc)) from None
+    with state.lock:
+        if mode is not None and not state.package_origin_url:
+            raise APIError(
+                409,
+                "conflict",
+                "No package origin listener runs: start the mock with "
+                "mock_vendor.testing.serve(..., package_origin=True) or cckit vendor serve "
+                "--package-origin, or set PACKAGE_ORIGIN_URL.",
+            )
+        state.package_origin_mode = mode
+        return flask.jsonify(state.origin_summary())
 
 
 @bp.post("/reset")

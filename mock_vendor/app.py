@@ -13,6 +13,7 @@ import flask
 from mock_vendor import admin
 from mock_vendor import auth
 from mock_vendor import catalog
+from mock_vendor import origin
 from mock_vendor import packages
 from mock_vendor.clock import format_instant
 from mock_vendor.config import DEFAULTS
@@ -27,7 +28,7 @@ from mock_vendor.state import get_state
 from mock_vendor.state import note_fault
 
 #: Blueprint endpoint prefix -> the operation name faults and the journal use.
-_OPERATIONS = {"auth": "token", "catalog": "list", "packages": "package"}
+_OPERATIONS = {"auth": "token", "catalog": "list", "packages": "package", "origin": "package"}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> flask.Flask:
@@ -66,6 +67,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> flask.Flask:
             target=prebuild, args=(get_state(app),), name="mock-vendor-prebuild", daemon=True
         ).start()
     return app
+
+
+def create_origin_app(app: flask.Flask) -> flask.Flask:
+    """The app of the second package origin of ``app`` (same state, signed URLs only).
+
+    Serve it on its own listener and set ``get_state(app).package_origin_url`` to that
+    listener's base URL (:func:`mock_vendor.testing.serve` and ``cckit vendor serve`` do).
+    """
+    origin_app = flask.Flask("mock_vendor.origin", static_folder=None)
+    origin_app.config.from_mapping(app.config)
+    origin_app.json.sort_keys = False  # type: ignore[attr-defined]
+    origin_app.extensions[EXTENSION] = get_state(app)
+    register_error_handlers(origin_app)
+    origin_app.before_request(_before_request)
+    origin_app.after_request(_after_request)
+    origin_app.register_blueprint(origin.bp)
+    return origin_app
 
 
 def prebuild(state: VendorState) -> None:
@@ -204,4 +222,12 @@ def _after_request(response: flask.Response) -> flask.Response:
     return response
 
 
-__all__ = ["EXTENSION", "create_app", "get_state", "note_fault", "operation", "prebuild"]
+__all__ = [
+    "EXTENSION",
+    "create_app",
+    "create_origin_app",
+    "get_state",
+    "note_fault",
+    "operation",
+    "prebuild",
+]

@@ -22,6 +22,7 @@ import json
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from typing import NamedTuple
 from urllib.parse import quote
 
 import flask
@@ -31,6 +32,10 @@ from mock_vendor.auth import authenticate
 from mock_vendor.errors import APIError
 from mock_vendor.model import CourseRecord
 from mock_vendor.model import Tenant
+from mock_vendor.origin import expiry
+from mock_vendor.origin import origin_base
+from mock_vendor.origin import served_elsewhere
+from mock_vendor.origin import signed_url
 from mock_vendor.state import VendorState
 from mock_vendor.state import get_state
 from mock_vendor.state import note_fault
@@ -115,8 +120,34 @@ def _matches(state: VendorState, record: CourseRecord, ims: datetime | None) -> 
     return True
 
 
-def _course_json(state: VendorState, record: CourseRecord, base: str) -> dict[str, Any]:
-    body = record.to_json(package_url(state, record.course_id, base))
+class Links(NamedTuple):
+    """Everything the DownloadPackageUrl of a list page depends on (part of its cache key)."""
+
+    base: str
+    client_id: str
+    origin_mode: str | None = None
+    origin_base: str | None = None
+    expires: int = 0
+
+    def url(self, state: VendorState, record: CourseRecord) -> str:
+        """The DownloadPackageUrl of ``record``: same origin, or signed on the second one."""
+        if self.origin_base is not None and served_elsewhere(self.origin_mode, record):
+            return signed_url(
+                state, self.origin_base, self.client_id, record.course_id, self.expires
+            )
+        return package_url(state, record.course_id, self.base)
+
+
+def links(state: VendorState, tenant: Tenant) -> Links:
+    """The :class:`Links` of a list page served now to ``tenant``."""
+    mode = state.package_origin_mode
+    if mode is None:
+        return Links(base_url(state), tenant.client_id)
+    return Links(base_url(state), tenant.client_id, mode, origin_base(state), expiry(state))
+
+
+def _course_json(state: VendorState, record: CourseRecord, link: Links) -> dict[str, Any]:
+    body = record.to_json(link.url(state, record))
     if state.faults.get("bad_timestamp", "list", record.course_id):
         note_fault("bad_timestamp")
         body["LastModifiedUTC"] = record.last_modified.strftime("%Y-%m-%d %H:%M:%S")
@@ -164,28 +195,27 @@ def _cached_page(state: VendorState, tenant: Tenant, cursor: str | None) -> flas
     If-Modified-Since) and the base of the package URLs; the key holds all of them plus
     the state's change counters, so a cached page is never stale.
     """
-    with state.lock:
-        if cursor:
-            last_seq, bound, ims = decode_cursor(cursor, tenant.client_id)
-        else:
-            last_seq, bound, ims = 0, len(tenant.records), if_modified_since()
-        base = base_url(state)
-        key = (
-            tenant.client_id,
-            tenant.change_counter,
-            state.version,
-            state.clock.moves,
-            last_seq,
-            bound,
-            ims,
-            base,
-        )
-        page = state.pages.get(key)
-        if page is None:
+    if cursor:
+        last_seq, bound, ims = decode_cursor(cursor, tenant.client_id)
+    else:
+        last_seq, bound, ims = 0, len(tenant.records), if_modified_since()
+
+    def key(link: Links) -> tuple[Any, ...]:
+        # Every change of the catalog moves change_counter (under the state lock, with
+        # the change) and every admin call or reset moves version, so a page made before
+        # a change is never found after it.
+        counters = (tenant.change_counter, state.version, state.clock.moves)
+        return (tenant.client_id, *counters, last_seq, bound, ims, link)
+
+    # A hit needs no state lock (the cache has its own); a miss builds under it.
+    page = state.pages.get(key(links(state, tenant)))
+    if page is None:
+        with state.lock:
+            link = links(state, tenant)
             records, more = _page(state, tenant, last_seq, bound, ims)
-            body = _serialise([_course_json(state, record, base) for record in records])
+            body = _serialise([_course_json(state, record, link) for record in records])
             page = (body, records[-1].seq if more else None)
-            state.pages.put(key, page)
+            state.pages.put(key(link), page)
     body, next_seq = page
     response = flask.Response(body, mimetype="application/json")
     if next_seq is not None:
@@ -212,8 +242,8 @@ def list_courses() -> flask.Response:
             if _matches(state, previous, ims):
                 note_fault("duplicate_ids")
                 records.insert(0, previous)
-        base = base_url(state)
-        courses = [_course_json(state, record, base) for record in records]
+        link = links(state, tenant)
+        courses = [_course_json(state, record, link) for record in records]
         loop = state.faults.get("next_link_loop", "list")
         wrapped = state.faults.get("list_wrapped", "list")
         html = state.faults.get("list_wrong_content_type", "list")

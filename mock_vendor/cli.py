@@ -136,6 +136,25 @@ def vendor() -> None:
     help="client_id/client_secret form fields on the token endpoint (AUTH-003) [default: on].",
 )
 @click.option(
+    "--package-origin",
+    type=click.Choice(["all", "some"]),
+    help="Serve packages (all, or every other course) from a second origin with signed, "
+    "expiring URLs that need no credentials [default: off].",
+)
+@click.option(
+    "--package-origin-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface of the second package origin (e.g. 127.0.0.2).",
+)
+@click.option(
+    "--package-origin-port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port of the second package origin; 0 picks a free one.",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -165,6 +184,9 @@ def serve(
     head: bool | None,
     range_support: bool | None,
     form_client_auth: bool | None,
+    package_origin: str | None,
+    package_origin_host: str,
+    package_origin_port: int,
     config_file: Path | None,
 ) -> None:
     """Serve the mock vendor (waitress, threaded) until SIGINT/SIGTERM.
@@ -197,6 +219,7 @@ def serve(
         "HEAD_SUPPORT": head,
         "RANGE_SUPPORT": range_support,
         "FORM_CLIENT_AUTH": form_client_auth,
+        "PACKAGE_ORIGIN": package_origin,
     }
     config.update({key: value for key, value in options.items() if value is not None})
     if faults:
@@ -221,6 +244,11 @@ def serve(
         )
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+    origin_url = None
+    if state.package_origin_mode is not None:
+        origin_url = _start_package_origin(
+            app, package_origin_host, package_origin_port, threads, connection_limit
+        )
     # Waitress warns "Task queue depth is N" whenever requests wait for a worker thread;
     # under a load test that is expected, not a problem worth a line per request.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -237,6 +265,8 @@ def serve(
     }
     if spec["secret_generated"]:
         line["client_secret"] = tenant.client_secret
+    if origin_url:
+        line["package_origin_url"] = origin_url
     line["admin_url"] = f"{base_url}/_admin"
     if state.admin_token_generated:
         line["admin_token"] = state.admin_token
@@ -254,6 +284,11 @@ def serve(
         click.echo(f"  SHOULD features off: {', '.join(off)}")
     if summary["features"]["LIST_INACTIVE"]:
         click.echo("  the full list holds inactive courses too")
+    if origin_url:
+        click.echo(
+            f"  packages ({state.package_origin_mode}) from {origin_url}: signed URLs, "
+            f"valid {state.package_url_ttl} s, no credentials"
+        )
     for fault in summary["faults"]:
         click.echo(f"  fault on: {fault['name']} ({fault['requirement']})")
     if host not in _LOOPBACK:
@@ -273,6 +308,39 @@ def serve(
     finally:
         server.close()
     click.echo("stopped")
+
+
+def _start_package_origin(
+    app: Any, host: str, port: int, threads: int, connection_limit: int
+) -> str:
+    """Serve the second package origin in a daemon thread; returns its base URL."""
+    import threading
+
+    from waitress.server import create_server
+
+    from mock_vendor.app import create_origin_app
+    from mock_vendor.state import get_state
+
+    try:
+        server = create_server(
+            create_origin_app(app),
+            host=host,
+            port=port,
+            threads=max(2, threads // 2),
+            connection_limit=connection_limit,
+            asyncore_use_poll=True,
+            ident="cckit-mock-vendor-packages",
+        )
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} (package origin): {exc}"
+        ) from exc
+    url = f"http://{_url_host(host)}:{server.effective_port}"  # type: ignore[union-attr]
+    state = get_state(app)
+    state.package_origin_url = url
+    state.changed()
+    threading.Thread(target=server.run, name="mock-vendor-packages", daemon=True).start()
+    return url
 
 
 @vendor.command("faults")

@@ -50,10 +50,31 @@ def apply_body_limit() -> None:
     flask.request.max_content_length = limit
     length = flask.request.content_length
     if length is not None and length > limit:
-        message = f"The request body ({length} bytes) is larger than the {limit}-byte limit."
-        if is_token:
-            raise OAuthError(413, "invalid_request", message)
-        raise APIError(413, "payload_too_large", message)
+        raise _too_large(limit, is_token, length)
+
+
+def _too_large(limit: int, is_token: bool, length: int | None) -> APIError:
+    size = f"({length} bytes) " if length is not None else ""
+    message = f"The request body {size}is larger than the {limit}-byte limit."
+    if is_token:
+        return OAuthError(413, "invalid_request", message)
+    return APIError(413, "payload_too_large", message)
+
+
+def read_body() -> bytes:
+    """The request body, read at most up to its cap (cached for form parsing).
+
+    A body sent without ``Content-Length`` (chunked) is cut at the cap by the stream
+    limit; reaching the cap then counts as being over it.
+
+    Raises:
+        APIError: 413 over the cap (an ``OAuthError`` on the token endpoint).
+    """
+    limit, is_token = body_limit()
+    data = flask.request.get_data()
+    if flask.request.content_length is None and len(data) >= limit:
+        raise _too_large(limit, is_token, None)
+    return data
 
 
 def _depth(value: Any) -> int:
@@ -78,7 +99,7 @@ def json_object_body() -> dict[str, Any]:
         APIError: 400 ``invalid_body`` when the body is not UTF-8 JSON, is nested deeper
             than :data:`MAX_JSON_DEPTH`, or is not an object; 413 over the body cap.
     """
-    data = flask.request.get_data()
+    data = read_body()
     if not data:
         return {}
     try:

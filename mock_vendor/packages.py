@@ -196,9 +196,7 @@ def _body(
 
 def _lookup(course_id: str) -> CourseRecord:
     tenant = authenticate("package", course_id)
-    state = get_state()
-    with state.lock:
-        record = tenant.by_id.get(course_id)
+    record = tenant.by_id.get(course_id)  # one dict read: no lock needed
     if record is None:
         raise APIError(404, "not_found", f"There is no course with ID {course_id!r}.")
     if not record.is_active:
@@ -209,17 +207,29 @@ def _lookup(course_id: str) -> CourseRecord:
 @bp.route("/api/v1/courses/<course_id>/package.zip", methods=["GET", "HEAD"])
 def package(course_id: str) -> flask.Response:
     """Serve a course package (contract section 4)."""
-    state = get_state()
-    features = state.features
-    if flask.request.method == "HEAD" and not features["HEAD_SUPPORT"]:
-        # Like a server whose route knows only GET: refused before anything is looked up.
+    check_head_allowed()
+    return send_package(_lookup(course_id))
+
+
+def check_head_allowed() -> None:
+    """Refuse HEAD with 405 when ``HEAD_SUPPORT`` is off.
+
+    Like a server whose route knows only GET: refused before anything is looked up.
+    """
+    if flask.request.method == "HEAD" and not get_state().features["HEAD_SUPPORT"]:
         raise APIError(
             405,
             "method_not_allowed",
             "This vendor answers package downloads to GET only (HEAD_SUPPORT is off).",
             {"Allow": "GET"},
         )
-    record = _lookup(course_id)
+
+
+def send_package(record: CourseRecord) -> flask.Response:
+    """The answer to a package request for an active course whose access was checked."""
+    state = get_state()
+    features = state.features
+    course_id = record.course_id
     try:
         info = record.package.info()
     except OSError as exc:

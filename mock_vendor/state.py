@@ -30,6 +30,7 @@ from mock_vendor.clock import MockClock
 from mock_vendor.clock import format_instant
 from mock_vendor.clock import parse_instant
 from mock_vendor.config import FEATURE_KEYS
+from mock_vendor.config import PACKAGE_ORIGIN_MODES
 from mock_vendor.errors import ConfigError
 from mock_vendor.faults import FaultSet
 from mock_vendor.faults import make_fault
@@ -138,6 +139,15 @@ class VendorState:
         self.version = 0
         self.pages = PageCache()
         self._token_purge_at = 1024
+        #: Packages from a second origin: ``None``, ``"all"`` or ``"some"`` (see origin.py).
+        self.package_origin_mode = origin_mode(config["PACKAGE_ORIGIN"])
+        #: Base URL of the second origin's listener, set by whoever starts it.
+        self.package_origin_url: str | None = config["PACKAGE_ORIGIN_URL"] or None
+        self.package_url_ttl = _positive_int(config, "PACKAGE_URL_TTL")
+        if self.package_url_ttl < 60:
+            raise ConfigError(f"PACKAGE_URL_TTL: {self.package_url_ttl} is below 60 seconds")
+        key = config["PACKAGE_SIGNING_KEY"]
+        self.signing_key: bytes = str(key).encode() if key else secrets.token_bytes(32)
         self.problems: list[str] = []
         self.faults = FaultSet()
         self.tokens: dict[str, TokenRecord] = {}
@@ -164,6 +174,7 @@ class VendorState:
                     frozen=bool(self.config["CLOCK_FROZEN"]),
                 )
             self.tokens.clear()
+            self.package_origin_mode = origin_mode(self.config["PACKAGE_ORIGIN"])
             with self.journal_lock:
                 self.journal.clear()
             self.problems.clear()
@@ -227,6 +238,14 @@ class VendorState:
             self.tokens[token] = TokenRecord(tenant.client_id, now + timedelta(seconds=ttl))
         return token
 
+    def origin_summary(self) -> dict[str, Any]:
+        """The package origin switch: mode, listener URL and URL lifetime."""
+        return {
+            "mode": self.package_origin_mode,
+            "url": self.package_origin_url,
+            "url_ttl": self.package_url_ttl,
+        }
+
     def record(self, entry: dict[str, Any]) -> None:
         """Append a journal entry."""
         with self.journal_lock:
@@ -252,6 +271,7 @@ class VendorState:
                 "page_size": self.page_size,
                 "token_ttl": self.token_ttl,
                 "features": dict(self.features),
+                "package_origin": self.origin_summary(),
                 "tenants": [
                     {
                         "client_id": t.client_id,
@@ -264,6 +284,19 @@ class VendorState:
                 "faults": self.faults.to_list(),
                 "journal_size": len(self.journal_entries()),
             }
+
+
+def origin_mode(value: object) -> str | None:
+    """Check a ``PACKAGE_ORIGIN`` value: ``None`` (or ``"off"``), ``"all"`` or ``"some"``.
+
+    Raises:
+        ConfigError: Any other value.
+    """
+    if value is None or value is False or value == "off":
+        return None
+    if value not in PACKAGE_ORIGIN_MODES:
+        raise ConfigError(f"PACKAGE_ORIGIN: {value!r} is not one of off, all, some")
+    return str(value)
 
 
 def _positive_int(config: Mapping[str, Any], key: str) -> int:
@@ -342,4 +375,5 @@ __all__ = [
     "default_cache_dir",
     "get_state",
     "note_fault",
+    "origin_mode",
 ]
