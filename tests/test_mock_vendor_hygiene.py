@@ -68,9 +68,7 @@ def test_admin_body_over_the_cap_is_413_with_a_small_body(client: Any) -> None:
 def test_admin_upload_has_its_own_larger_cap(client: Any) -> None:
     # Within MAX_UPLOAD_BYTES (200,000 here) but over MAX_BODY_BYTES would not matter:
     # uploads are capped by MAX_UPLOAD_BYTES alone.
-    response = client.put(
-        "/_admin/courses/CRS-00001/package", data=b"x" * 250_000, headers=ADMIN
-    )
+    response = client.put("/_admin/courses/CRS-00001/package", data=b"x" * 250_000, headers=ADMIN)
     body = _small_json_error(response, 413)
     assert "200000-byte limit" in body["message"]
 
@@ -160,7 +158,9 @@ def test_nesting_just_under_the_bound_is_read(client: Any) -> None:
     value: Any = "x"
     for _ in range(MAX_JSON_DEPTH - 2):
         value = [value]
-    response = client.post("/_admin/faults", json={"spec": "latency:1", "pad": value}, headers=ADMIN)
+    response = client.post(
+        "/_admin/faults", json={"spec": "latency:1", "pad": value}, headers=ADMIN
+    )
     assert response.status_code == 201
     client.delete("/_admin/faults", headers=ADMIN)
 
@@ -193,9 +193,7 @@ def test_arbitrary_admin_bodies_never_give_500(app: flask.Flask, data: bytes) ->
 
 
 @pytest.mark.parametrize("course_id", ["CRS-1\n", "CRS-1\r\n", "\nCRS-1", "CRS 1", "CRS-1\x00"])
-def test_an_id_with_a_newline_or_control_character_is_refused(
-    client: Any, course_id: str
-) -> None:
+def test_an_id_with_a_newline_or_control_character_is_refused(client: Any, course_id: str) -> None:
     response = client.post("/_admin/courses", json={"ID": course_id, "Title": "T"}, headers=ADMIN)
     body = _small_json_error(response, 400)
     assert body["error"] == "invalid_course"
