@@ -1,6 +1,8 @@
-"""The ``cckit`` command: a thin face over the wings' own ``cli.py`` modules.
+"""The ``cckit`` command: a thin face over the wings' own command modules.
 
-Each wing owns its sub-command group in ``<wing>/cli.py``; this module only knows
+Each wing owns its sub-command groups (``<wing>/cli.py``, or ``connector/cli/<group>.py``,
+one module per group); compositions such as the demo live in this package. This module
+only knows
 where each group lives. Groups are imported lazily so that ``cckit --help`` and
 ``cckit aicc ...`` do not pay for Flask, SQLAlchemy or pytest start-up.
 """
@@ -17,12 +19,12 @@ from cckit import __version__
 #: Add a line here when a wing's command becomes real; never register a stub.
 WING_COMMANDS: dict[str, str] = {
     "aicc": "aicc.cli:aicc",
-    "integrations": "connector.cli:integrations",
-    "catalog": "connector.cli:catalog",
-    "runs": "connector.cli:runs",
-    "scheduler": "connector.cli:scheduler",
-    "sync": "connector.cli:sync",
-    "demo": "connector.cli:demo",
+    "integrations": "connector.cli.integrations:integrations",
+    "catalog": "connector.cli.catalog:catalog",
+    "runs": "connector.cli.runs:runs",
+    "scheduler": "connector.cli.scheduler:scheduler",
+    "sync": "connector.cli.sync:sync",
+    "demo": "cckit.demo:demo",
     "vendor": "mock_vendor.cli:vendor",
     "conformance": "conformance.cli:conformance",
 }

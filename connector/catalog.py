@@ -32,7 +32,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _integration_id(conn: Connection, name: str) -> int:
     row = conn.execute(
-        sa.select(db.integrations.c.id).where(db.integrations.c.name == name)
+        sa.select(db.integrations.c.id).where(db.integrations.c.name_key == name.casefold())
     ).first()
     if row is None:
         raise IntegrationNotFound(name)
@@ -63,6 +63,23 @@ def _find_course(conn: Connection, vendor_id: str, integration: str | None) -> R
     return rows[0]
 
 
+def course_state(row: RowMapping) -> str:
+    """One word for a course's state: inactive, missing, pending, failing or active.
+
+    *pending*: no package was ever published (its first one failed or is still to
+    come); *failing*: live, but its last update failed and is being retried.
+    """
+    if not row["is_active"]:
+        return "inactive"
+    if row["missing_from_vendor"]:
+        return "missing"
+    if row["current_package_id"] is None:
+        return "pending"
+    if row["failing_since"] is not None:
+        return "failing"
+    return "active"
+
+
 def _course_summary(row: RowMapping) -> dict[str, Any]:
     return {
         "integration": row["integration"],
@@ -77,6 +94,12 @@ def _course_summary(row: RowMapping) -> dict[str, Any]:
         "has_package": row["current_package_id"] is not None,
         "protected_fields": list(row["protected_fields"] or []),
         "updated_at": _iso(row["updated_at"]),
+        "state": course_state(row),
+        "failing_since": _iso(row["failing_since"]),
+        "failure_reason": row["failure_reason"],
+        "failure_rules": list(row["failure_rules"] or []),
+        "retry_count": row["retry_count"] or 0,
+        "next_retry_at": _iso(row["next_retry_at"]),
     }
 
 
@@ -307,6 +330,32 @@ def get_run(engine: Engine, run_id: int) -> dict[str, Any]:
     return run
 
 
+def sync_milestones(engine: Engine) -> dict[int, dict[str, str | None]]:
+    """Per integration ID: when its last complete and last clean sync started.
+
+    *Complete*: the whole list was read (status ``succeeded`` or ``partial``; the
+    watermark moved). *Clean*: complete with no failed course (``succeeded``).
+    """
+    runs = db.sync_runs.c
+    result: dict[int, dict[str, str | None]] = {}
+    with engine.connect() as conn:
+        for key, statuses in (
+            ("last_complete", ("succeeded", "partial")),
+            ("last_clean", ("succeeded",)),
+        ):
+            rows = conn.execute(
+                sa.select(runs.integration_id, sa.func.max(runs.started_at))
+                .where(runs.status.in_(statuses))
+                .group_by(runs.integration_id)
+            )
+            for integration_id, started in rows:
+                entry = result.setdefault(
+                    integration_id, {"last_complete": None, "last_clean": None}
+                )
+                entry[key] = _iso(started)
+    return result
+
+
 def last_runs(engine: Engine) -> dict[int, dict[str, Any]]:
     """Return the latest run of each integration, keyed by integration database ID."""
     latest = sa.select(sa.func.max(db.sync_runs.c.id)).group_by(db.sync_runs.c.integration_id)
@@ -317,6 +366,7 @@ def last_runs(engine: Engine) -> dict[int, dict[str, Any]]:
 
 __all__ = [
     "PROTECTABLE_FIELDS",
+    "course_state",
     "get_course",
     "get_run",
     "last_runs",
@@ -325,4 +375,5 @@ __all__ = [
     "normalise_field",
     "protect",
     "set_active",
+    "sync_milestones",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -75,6 +76,15 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _new_uid() -> str:
+    return uuid.uuid4().hex
+
+
+def _name_key(context: Any) -> str:
+    """Default of ``integrations.name_key``: the case-folded name being inserted."""
+    return str(context.get_current_parameters()["name"]).casefold()
+
+
 metadata = sa.MetaData()
 
 integrations = sa.Table(
@@ -82,6 +92,12 @@ integrations = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
+    # Immutable identity: content folders are keyed by it, so a rename or a new
+    # integration reusing an old name never shares folders with another one.
+    sa.Column("uid", sa.String(32), nullable=False, unique=True, default=_new_uid),
+    # casefold(name): names are unique case-insensitively (content on a
+    # case-insensitive disk, and "mock" vs "MOCK" in an admin's head).
+    sa.Column("name_key", sa.String(100), nullable=False, unique=True, default=_name_key),
     sa.Column("provider", sa.String(200), nullable=False),
     sa.Column("provider_url", sa.String(2000), nullable=False),
     sa.Column("auth_url", sa.String(2000), nullable=True),
@@ -92,6 +108,10 @@ integrations = sa.Table(
     sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("full_every_days", sa.Integer, nullable=False, server_default="7"),
+    # Hosts a DownloadPackageUrl on another origin may name (a CDN); none by default.
+    sa.Column("allowed_package_hosts", sa.JSON, nullable=False, default=list),
+    # Per-integration overrides of the network and size limits (connector.limits).
+    sa.Column("limits", sa.JSON, nullable=False, default=dict),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("last_success_started_at", UTCDateTime, nullable=True),
@@ -125,6 +145,13 @@ courses = sa.Table(
     sa.Column("protected_fields", sa.JSON, nullable=False),
     sa.Column("missing_from_vendor", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("missing_since", UTCDateTime, nullable=True),
+    # The retry set: a course whose last attempt failed (package or metadata) is
+    # re-attempted by later runs even when the incremental list does not name it.
+    sa.Column("failing_since", UTCDateTime, nullable=True),
+    sa.Column("failure_reason", sa.Text, nullable=True),
+    sa.Column("failure_rules", sa.JSON, nullable=True),
+    sa.Column("retry_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_retry_at", UTCDateTime, nullable=True),
     # No foreign key: courses <-> package_versions would be a cycle, which SQLite cannot
     # add with ALTER; the sync sets it in the same transaction as the version row.
     sa.Column("current_package_id", sa.Integer, nullable=True),
@@ -162,7 +189,7 @@ sync_runs = sa.Table(
     ),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("finished_at", UTCDateTime, nullable=True),
-    # running | succeeded | failed | partial
+    # running | succeeded | partial | failed | interrupted | abandoned (see connector.runs)
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("full", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("if_modified_since", UTCDateTime, nullable=True),
@@ -171,6 +198,9 @@ sync_runs = sa.Table(
     sa.Column("requests", sa.Integer, nullable=False, server_default="0"),
     sa.Column("downloads", sa.Integer, nullable=False, server_default="0"),
     sa.Column("error", sa.Text, nullable=True),
+    # Refreshed with the lock's heartbeat: when a process dies, the run is closed as
+    # abandoned at this time, not at the next run's start.
+    sa.Column("heartbeat_at", UTCDateTime, nullable=True),
     sa.Index("ix_sync_runs_integration_started", "integration_id", "started_at"),
 )
 

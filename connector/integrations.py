@@ -13,10 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+import shutil
 import urllib.parse
+import uuid
 import zoneinfo
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +44,12 @@ AUTH_MODES = ("oauth2", "basic")
 DEFAULT_FULL_EVERY_DAYS = 7
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+#: A host name (or ``*.`` + a domain) an admin may allow packages from.
+_HOST_RE = re.compile(
+    r"(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z"
+)
+#: Allowed package hosts per integration.
+MAX_ALLOWED_HOSTS = 50
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,12 @@ class Integration:
     last_full_sync_at: dt.datetime | None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    #: Immutable identity (content folders are keyed by it, never by the name).
+    uid: str = ""
+    #: Hosts a package URL on another origin than the Provider URL may name.
+    allowed_package_hosts: tuple[str, ...] = ()
+    #: Overrides of the network and size limits, by limit name.
+    limit_overrides: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def sync_time_text(self) -> str:
@@ -91,6 +108,9 @@ class Integration:
             "timezone": self.timezone,
             "enabled": self.enabled,
             "full_every_days": self.full_every_days,
+            "allowed_package_hosts": list(self.allowed_package_hosts),
+            "limits": dict(self.limit_overrides),
+            "uid": self.uid,
             "last_success_started_at": _iso(self.last_success_started_at),
             "last_full_sync_at": _iso(self.last_full_sync_at),
             "created_at": _iso(self.created_at),
@@ -203,6 +223,55 @@ def validate_name(value: str) -> str:
     return name
 
 
+def validate_allowed_hosts(hosts: Iterable[str]) -> tuple[str, ...]:
+    """Check the allowed package hosts: host names, or ``*.domain`` for its subdomains.
+
+    Args:
+        hosts: Host names as typed (case and surrounding space are ignored).
+
+    Returns:
+        The lower-cased hosts in the given order, without duplicates.
+
+    Raises:
+        InvalidField: A host is not a plain host name (no scheme, port, path or IP
+            literal: credentials-free CDNs are named by host).
+    """
+    result: list[str] = []
+    for raw in hosts:
+        host = str(raw).strip().lower().rstrip(".")
+        if not host:
+            continue
+        try:
+            host = host.encode("idna").decode("ascii") if not host.isascii() else host
+        except UnicodeError:
+            raise InvalidField("allowed_package_hosts", f"{raw!r} is not a host name") from None
+        if not _HOST_RE.match(host) or len(host) > 253 or _is_ip_literal(host):
+            raise InvalidField(
+                "allowed_package_hosts",
+                f"{raw!r} is not a host name (give e.g. cdn.example.com or *.example.com; "
+                "no scheme, port, path or IP address)",
+            )
+        if host not in result:
+            result.append(host)
+    if len(result) > MAX_ALLOWED_HOSTS:
+        raise InvalidField("allowed_package_hosts", f"at most {MAX_ALLOWED_HOSTS} hosts")
+    return tuple(result)
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.removeprefix("*."))
+    except ValueError:
+        return False
+    return True
+
+
+def _validate_limits(value: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidField("limits", "must be a mapping of limit name to value")
+    return {str(k): v for k, v in value.items()}
+
+
 def _validate_text(field_name: str, value: str, max_len: int) -> str:
     text = value.strip()
     if not text:
@@ -263,12 +332,23 @@ def _from_row(settings: Settings, row: RowMapping) -> Integration:
         last_full_sync_at=row["last_full_sync_at"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        uid=row["uid"],
+        allowed_package_hosts=tuple(row["allowed_package_hosts"] or ()),
+        limit_overrides=dict(row["limits"] or {}),
     )
 
 
+def content_root(settings: Settings, integration: Integration) -> Path:
+    """The folder holding ``integration``'s published content (keyed by its uid)."""
+    return settings.content_dir / integration.uid
+
+
 def _select_by_name(conn: Connection, name: str) -> RowMapping:
+    # Names are unique case-insensitively, so "MOCK" finds "mock".
     row = (
-        conn.execute(sa.select(db.integrations).where(db.integrations.c.name == name))
+        conn.execute(
+            sa.select(db.integrations).where(db.integrations.c.name_key == name.casefold())
+        )
         .mappings()
         .first()
     )
@@ -295,6 +375,8 @@ def add(
     auth_mode: str = "oauth2",
     full_every_days: int = DEFAULT_FULL_EVERY_DAYS,
     enabled: bool = True,
+    allowed_package_hosts: Iterable[str] = (),
+    limits: Mapping[str, Any] | None = None,
 ) -> Integration:
     """Register a vendor.
 
@@ -312,6 +394,9 @@ def add(
         auth_mode: ``oauth2`` (client credentials) or ``basic``.
         full_every_days: Request a full list (no ``If-Modified-Since``) every N days.
         enabled: Whether the scheduler runs it.
+        allowed_package_hosts: Hosts other than the Provider URL's that package URLs
+            may name (fetched without credentials, https only).
+        limits: Overrides of the network and size limits (see docs/connector.md).
 
     Returns:
         The stored integration.
@@ -332,7 +417,11 @@ def add(
         "timezone": validate_timezone(timezone),
         "enabled": bool(enabled),
         "full_every_days": _validate_full_every_days(full_every_days),
+        "allowed_package_hosts": list(validate_allowed_hosts(allowed_package_hosts)),
+        "limits": _validate_limits(limits or {}),
+        "uid": uuid.uuid4().hex,
     }
+    values["name_key"] = values["name"].casefold()
     secret = _validate_secret(client_secret)
     values["client_secret_encrypted"] = encrypt(settings, secret)
     now = db.utcnow()
@@ -340,10 +429,12 @@ def add(
     try:
         with engine.begin() as conn:
             exists = conn.execute(
-                sa.select(db.integrations.c.id).where(db.integrations.c.name == values["name"])
+                sa.select(db.integrations.c.name).where(
+                    db.integrations.c.name_key == values["name_key"]
+                )
             ).first()
             if exists is not None:
-                raise IntegrationExists(values["name"])
+                raise IntegrationExists(exists.name)
             conn.execute(sa.insert(db.integrations).values(**values))
     except IntegrityError:
         # Lost a race with another process registering the same name.
@@ -408,6 +499,8 @@ UPDATABLE = (
     "auth_mode",
     "full_every_days",
     "enabled",
+    "allowed_package_hosts",
+    "limits",
 )
 
 
@@ -450,11 +543,15 @@ def update(
             new_name = validate_name(given["new_name"])
             if new_name != row["name"]:
                 clash = conn.execute(
-                    sa.select(db.integrations.c.id).where(db.integrations.c.name == new_name)
+                    sa.select(db.integrations.c.name).where(
+                        db.integrations.c.name_key == new_name.casefold(),
+                        db.integrations.c.id != row["id"],
+                    )
                 ).first()
                 if clash is not None:
-                    raise IntegrationExists(new_name)
+                    raise IntegrationExists(clash.name)
                 values["name"] = new_name
+                values["name_key"] = new_name.casefold()
         if "provider" in given:
             values["provider"] = _validate_text("provider", given["provider"], 200)
         if "provider_url" in given:
@@ -471,6 +568,11 @@ def update(
             values["full_every_days"] = _validate_full_every_days(given["full_every_days"])
         if "enabled" in given:
             values["enabled"] = bool(given["enabled"])
+        if "allowed_package_hosts" in given:
+            hosts = validate_allowed_hosts(given["allowed_package_hosts"])
+            values["allowed_package_hosts"] = list(hosts)
+        if "limits" in given:
+            values["limits"] = _validate_limits(given["limits"])
         if client_secret is not None:
             values["client_secret_encrypted"] = encrypt(settings, _validate_secret(client_secret))
         if values:
@@ -492,50 +594,101 @@ def disable(engine: Engine, settings: Settings, name: str) -> Integration:
     return update(engine, settings, name, enabled=False)
 
 
-def remove(engine: Engine, settings: Settings, name: str) -> None:
+def remove(engine: Engine, settings: Settings, name: str, *, purge: bool = False) -> list[Path]:
     """Delete an integration with its catalog rows, runs and outcomes.
 
-    Published content files under ``settings.content_dir`` are left on disk: they may
-    still be served, and deleting files is not something to do inside a transaction.
+    Without ``purge`` the published content files stay on disk (they may still be
+    served). With ``purge`` they are deleted too, after the rows are gone: the
+    integration's own folder (keyed by its uid) and any older folder its versions
+    recorded that no other integration's version points at.
+
+    Args:
+        engine: Catalog database.
+        settings: Resolved settings (content folder).
+        name: The integration (case-insensitive).
+        purge: Also delete its published content.
+
+    Returns:
+        The folders deleted (empty without ``purge``).
 
     Raises:
         IntegrationNotFound: No such integration.
         SyncLockedError: A sync of the integration is running.
     """
     with engine.connect() as conn:
-        integration_id = _select_by_name(conn, name)["id"]
+        row = _select_by_name(conn, name)
+    integration_id, uid = row["id"], row["uid"]
     # Hold the sync's lock while deleting, so a removal never races a running sync.
-    held = locking.acquire(engine, integration_id, name=name, heartbeat=False)
+    held = locking.acquire(engine, integration_id, name=row["name"], heartbeat=False)
     try:
         with engine.begin() as conn:
             _select_by_name(conn, name)
-            # Explicit deletes (children first) rather than relying on ON DELETE CASCADE,
-            # which SQLite only honours when foreign keys are on for the connection.
-            course_ids = sa.select(db.courses.c.id).where(
-                db.courses.c.integration_id == integration_id
-            )
-            run_ids = sa.select(db.sync_runs.c.id).where(
-                db.sync_runs.c.integration_id == integration_id
-            )
-            conn.execute(
-                sa.delete(db.package_versions).where(
-                    db.package_versions.c.course_id.in_(course_ids)
-                )
-            )
-            conn.execute(
-                sa.delete(db.course_outcomes).where(db.course_outcomes.c.run_id.in_(run_ids))
-            )
-            conn.execute(sa.delete(db.courses).where(db.courses.c.integration_id == integration_id))
-            conn.execute(
-                sa.delete(db.sync_runs).where(db.sync_runs.c.integration_id == integration_id)
-            )
-            conn.execute(
-                sa.delete(db.sync_locks).where(db.sync_locks.c.integration_id == integration_id)
-            )
-            conn.execute(sa.delete(db.integrations).where(db.integrations.c.id == integration_id))
+            paths = _stored_paths(conn, integration_id)
+            _delete_rows(conn, integration_id)
+            shared = _paths_in_use(conn, paths)
     except BaseException:
         held.release()
         raise
+    if not purge:
+        return []
+    return _purge_content(settings, uid, [p for p in paths if p not in shared])
+
+
+def _stored_paths(conn: Connection, integration_id: int) -> list[str]:
+    rows = conn.execute(
+        sa.select(db.package_versions.c.stored_path)
+        .join(db.courses, db.courses.c.id == db.package_versions.c.course_id)
+        .where(db.courses.c.integration_id == integration_id)
+    ).scalars()
+    return sorted(set(rows))
+
+
+def _paths_in_use(conn: Connection, paths: list[str]) -> set[str]:
+    """The paths among ``paths`` that another integration's versions still use."""
+    used: set[str] = set()
+    for start in range(0, len(paths), 500):
+        chunk = paths[start : start + 500]
+        used.update(
+            conn.execute(
+                sa.select(db.package_versions.c.stored_path).where(
+                    db.package_versions.c.stored_path.in_(chunk)
+                )
+            ).scalars()
+        )
+    return used
+
+
+def _delete_rows(conn: Connection, integration_id: int) -> None:
+    # Explicit deletes (children first) rather than relying on ON DELETE CASCADE,
+    # which SQLite only honours when foreign keys are on for the connection.
+    course_ids = sa.select(db.courses.c.id).where(db.courses.c.integration_id == integration_id)
+    run_ids = sa.select(db.sync_runs.c.id).where(db.sync_runs.c.integration_id == integration_id)
+    conn.execute(
+        sa.delete(db.package_versions).where(db.package_versions.c.course_id.in_(course_ids))
+    )
+    conn.execute(sa.delete(db.course_outcomes).where(db.course_outcomes.c.run_id.in_(run_ids)))
+    conn.execute(sa.delete(db.courses).where(db.courses.c.integration_id == integration_id))
+    conn.execute(sa.delete(db.sync_runs).where(db.sync_runs.c.integration_id == integration_id))
+    conn.execute(sa.delete(db.sync_locks).where(db.sync_locks.c.integration_id == integration_id))
+    conn.execute(sa.delete(db.integrations).where(db.integrations.c.id == integration_id))
+
+
+def _purge_content(settings: Settings, uid: str, legacy_paths: list[str]) -> list[Path]:
+    """Delete the integration's content folders, never anything outside the content dir."""
+    root = settings.content_dir.resolve()
+    targets = [settings.content_dir / uid] if uid else []
+    targets += [Path(p) for p in legacy_paths]
+    removed: list[Path] = []
+    for target in targets:
+        try:
+            resolved = target.resolve()
+        except OSError:
+            continue
+        if resolved == root or root not in resolved.parents or not resolved.is_dir():
+            continue
+        shutil.rmtree(resolved, ignore_errors=True)
+        removed.append(resolved)
+    return removed
 
 
 __all__ = [
@@ -544,6 +697,7 @@ __all__ = [
     "UPDATABLE",
     "Integration",
     "add",
+    "content_root",
     "disable",
     "enable",
     "get",
@@ -552,6 +706,7 @@ __all__ = [
     "parse_sync_time",
     "remove",
     "update",
+    "validate_allowed_hosts",
     "validate_name",
     "validate_timezone",
     "validate_url",

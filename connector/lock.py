@@ -70,6 +70,7 @@ class SyncLock:
         self.integration_id = integration_id
         self.owner = owner
         self.lost = False
+        self.run_id: int | None = None
         self._stale_after = stale_after
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -85,14 +86,23 @@ class SyncLock:
         """Record the run that holds the lock (shown to a run that finds it locked)."""
         with self.engine.begin() as conn:
             conn.execute(sa.update(db.sync_locks).where(self._mine()).values(run_id=run_id))
+        self.run_id = run_id
 
     def heartbeat(self) -> None:
         """Refresh ``heartbeat_at``; sets :attr:`lost` when the row is no longer ours."""
         try:
+            now = db.utcnow()
             with self.engine.begin() as conn:
                 result = conn.execute(
-                    sa.update(db.sync_locks).where(self._mine()).values(heartbeat_at=db.utcnow())
+                    sa.update(db.sync_locks).where(self._mine()).values(heartbeat_at=now)
                 )
+                if result.rowcount and self.run_id is not None:
+                    # The run's own heartbeat: an abandoned run is closed at this time.
+                    conn.execute(
+                        sa.update(db.sync_runs)
+                        .where(db.sync_runs.c.id == self.run_id, db.sync_runs.c.status == "running")
+                        .values(heartbeat_at=now)
+                    )
             if result.rowcount == 0:
                 self.lost = True
                 log.warning("sync lock of integration %d was lost", self.integration_id)

@@ -27,6 +27,7 @@ from schemas._schemas import openapi_path
 from schemas._schemas import registry
 from schemas._schemas import schema_names
 from schemas._schemas import validator
+from schemas._text import visible
 from schemas._urls import is_allowed_package_url
 from schemas._urls import is_loopback_host
 
@@ -48,4 +49,5 @@ __all__ = [
     "requirements",
     "schema_names",
     "validator",
+    "visible",
 ]

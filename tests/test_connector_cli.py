@@ -191,33 +191,47 @@ def test_changed_secret_key_stops_sync_with_a_clear_error(
     assert "the-old-secret" not in result.output
 
 
-def test_progress_redraws_one_line_on_a_tty(capsys: pytest.CaptureFixture[str]) -> None:
-    from connector.cli import _Progress
+def test_live_progress_shows_pages_packages_bytes_and_a_total_once_listed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from connector.cli.sync import _LiveProgress
     from connector.sync import SyncEvent
 
-    progress = _Progress("tts", tty=True)
+    progress = _LiveProgress("tts\x1b[2J")
     progress(SyncEvent("page", "tts", page=1, courses=2))
+    progress(SyncEvent("queued", "tts", vendor_id="A"))
+    progress(SyncEvent("queued", "tts", vendor_id="B"))
+    assert progress.display.tasks[0].total is None  # no total before the list is read
+    progress(SyncEvent("download", "tts", vendor_id="A", size=2_000_000))
     progress(SyncEvent("course", "tts", vendor_id="A", outcome="new"))
-    progress(SyncEvent("download", "tts", vendor_id="A", size=10))
     progress(SyncEvent("course", "tts", vendor_id="B", outcome="failed", reason="bad zip"))
+    progress(SyncEvent("listed", "tts", page=1))
+    task = progress.display.tasks[0]
+    assert (task.completed, task.total) == (1, 2)
     progress.close()
     err = capsys.readouterr().err
-    assert err.count("\r") == 4
-    assert err.endswith("\rtts: page 1, 2 course(s), 1 download(s), 1 failed\n")
+    assert "tts\\x1b[2J: page 1, 2 course(s), 2.0 MB at" in err
+    assert "1 failed" in err
+    assert "packages 1/2" in err
+    assert "\x1b[2J" not in err  # the vendor-supplied name cannot clear the screen
 
 
-def test_progress_logs_one_line_per_page_otherwise(capsys: pytest.CaptureFixture[str]) -> None:
-    from connector.cli import _Progress
+def test_line_progress_logs_one_line_per_page_otherwise(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from connector.cli.sync import _LineProgress
     from connector.sync import SyncEvent
 
-    progress = _Progress("tts", tty=False)
+    progress = _LineProgress()
     progress(SyncEvent("page", "tts", page=1, courses=5))
     progress(SyncEvent("course", "tts", vendor_id="A", outcome="new"))
     progress(SyncEvent("page", "tts", page=2, courses=1))
+    progress(SyncEvent("listed", "tts", page=2))
     progress.close()
     assert capsys.readouterr().err.splitlines() == [
         "tts: page 1: 5 course(s)",
         "tts: page 2: 1 course(s)",
+        "tts: list read (2 page(s))",
     ]
 
 

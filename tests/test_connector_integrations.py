@@ -198,40 +198,47 @@ def test_cli_add_list_show_json(tmp_path: Path) -> None:
     data = json.loads(listed.output)
     assert [d["name"] for d in data] == ["tts"]
     assert data[0]["full_every_days"] == 3
-    assert data[0]["last_successful_sync"] is None
+    assert data[0]["last_complete_sync"] is None
+    assert data[0]["last_clean_sync"] is None
     assert data[0]["client_secret"] == "***"
 
     text = _cli("integrations", "list")
-    assert "LAST SUCCESSFUL SYNC" in text.output
+    assert "LAST COMPLETE SYNC" in text.output
     assert "never" in text.output
 
     shown = _cli("integrations", "show", "tts")
     assert shown.exit_code == 0
-    assert "Last successful sync: never" in shown.output
+    assert "Last complete sync:    never" in shown.output
+    assert "Last clean sync:       never" in shown.output
     assert "Provider URL:" in shown.output
     assert "*** (stored encrypted)" in shown.output
     for result in (listed, text, shown):
         assert PLAIN not in result.output
 
 
-def test_cli_shows_last_successful_sync(settings: Settings) -> None:
+def test_cli_shows_last_complete_and_last_clean_sync(settings: Settings) -> None:
     assert _cli(*_add_args()).exit_code == 0
     engine = db.connect(settings)
-    started = dt.datetime(2026, 11, 26, 3, 30, tzinfo=dt.UTC)
+    clean = dt.datetime(2026, 11, 25, 3, 30, tzinfo=dt.UTC)
+    partial = dt.datetime(2026, 11, 26, 3, 30, tzinfo=dt.UTC)
     with engine.begin() as conn:
-        conn.execute(sa.update(db.integrations).values(last_success_started_at=started))
-        conn.execute(
-            sa.insert(db.sync_runs).values(
-                integration_id=1, started_at=started, status="succeeded", counts={"new": 2}
+        conn.execute(sa.update(db.integrations).values(last_success_started_at=partial))
+        for started, status in ((clean, "succeeded"), (partial, "partial")):
+            conn.execute(
+                sa.insert(db.sync_runs).values(
+                    integration_id=1, started_at=started, status=status, counts={"new": 2}
+                )
             )
-        )
     engine.dispose()
     shown = _cli("integrations", "show", "tts")
-    assert "Last successful sync: 2026-11-26 03:30:00 UTC" in shown.output
-    assert "Last run:             #1 succeeded" in shown.output
+    # A run with failed courses is complete (its list was read) but not clean.
+    assert "Last complete sync:    2026-11-26 03:30:00 UTC" in shown.output
+    assert "Last clean sync:       2026-11-25 03:30:00 UTC" in shown.output
+    assert "Last run:              #2 partial" in shown.output
     data = json.loads(_cli("integrations", "show", "tts", "--format", "json").output)
-    assert data["last_successful_sync"] == "2026-11-26T03:30:00Z"
-    assert data["last_run"]["status"] == "succeeded"
+    assert data["last_complete_sync"] == "2026-11-26T03:30:00Z"
+    assert data["last_clean_sync"] == "2026-11-25T03:30:00Z"
+    assert data["last_run"]["status"] == "partial"
 
 
 def test_cli_secret_from_env_and_prompt(settings: Settings) -> None:

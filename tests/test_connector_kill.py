@@ -147,6 +147,9 @@ def test_sigkill_at_several_points_then_converge(
         "2 more published",
     )
     assert count(engine, db.sync_runs) == 4
+    # The killed runs' records say what they really did: the downloads they recorded add
+    # up to the versions they published (counts travel with each publishing batch).
+    versions_before = count(engine, db.package_versions)
 
     # A clean run takes over the dead process's lock at once and converges.
     vendor.admin.clear_fault()
@@ -160,12 +163,27 @@ def test_sigkill_at_several_points_then_converge(
             r.vendor_id: r
             for r in conn.execute(sa.select(db.courses.c.vendor_id, db.courses.c.title))
         }
-        statuses = [r.status for r in conn.execute(sa.select(db.sync_runs.c.status))]
+        runs = conn.execute(sa.select(db.sync_runs).order_by(db.sync_runs.c.id)).all()
+        outcome_rows = conn.execute(
+            sa.select(db.course_outcomes.c.run_id, db.course_outcomes.c.outcome)
+        ).all()
     assert set(rows) == active
     assert rows[changed].title == "Changed between kills"
-    assert statuses == ["failed"] * 4 + ["succeeded"]
+    assert [r.status for r in runs] == ["abandoned"] * 4 + ["succeeded"]
+    killed = runs[:4]
+    assert sum(r.downloads for r in killed) == versions_before
+    published_outcomes = [o for o in outcome_rows if o.run_id <= killed[-1].id]
+    assert len([o for o in published_outcomes if o.outcome in ("new", "updated")]) >= (
+        versions_before
+    )
+    for dead, after in zip(killed, runs[1:], strict=True):
+        # Closed at its last heartbeat, not when the next run found it.
+        assert dead.finished_at is not None
+        assert dead.finished_at <= after.started_at
+        assert dead.error
+        assert "abandoned" in dead.error
     # Orphans of the killed runs are gone: no temporary files or unreferenced folders.
-    content = settings.content_dir / "acme"
+    content = integrations.content_root(settings, integration)
     leftovers = [p for p in content.rglob("*") if p.name.startswith(archive.TEMP_PREFIX)]
     assert leftovers == []
     assert {p.name for p in content.iterdir()} == active

@@ -156,8 +156,13 @@ def test_first_sync_publishes_every_active_course(
     assert result.pages == operations(live_vendor).count("list")
     assert_converged(engine, live_vendor)
     assert_consistent(engine, settings)
-    assert {e.kind for e in events} == {"page", "course", "download"}
+    assert {e.kind for e in events} == {"page", "course", "queued", "download", "listed"}
     assert all(e.message() for e in events)
+    # Every package is queued before the list ends; "listed" comes once, after the pages.
+    kinds = [e.kind for e in events]
+    assert kinds.count("listed") == 1
+    assert kinds.count("queued") == len(active)
+    assert "page" not in kinds[kinds.index("listed") :]
     # The run record and its outcome rows are stored.
     stored = catalog.get_run(engine, result.run_id)
     assert stored["status"] == "succeeded"
@@ -409,7 +414,7 @@ def test_full_sync_flags_courses_the_vendor_no_longer_lists(
     run(engine, settings)
     # A published course that the vendor has since dropped from its list.
     model = next(iter(published(engine).values()))
-    folder = settings.content_dir / "acme" / "GONE-1" / model["sha256"]
+    folder = integrations.content_root(settings, integration) / "GONE-1" / model["sha256"]
     shutil.copytree(model["stored_path"], folder)
     now = db.utcnow()
     with engine.begin() as conn:
@@ -546,13 +551,17 @@ def test_transport_faults_end_consistent_and_converge(
         assert result.counts["failed"] == 1
         expected_rule = "PKG-009" if name == "corrupt_zip" else "AICC-001"
         assert expected_rule in failed[course].rule_ids
-        assert course not in rows  # never half-published
+        # Never half-published: the new course waits as pending, with the reason.
+        assert rows[course]["current_package_id"] is None
+        assert rows[course]["failing_since"] is not None
+        assert rows[course]["failure_reason"] == failed[course].reason
     if name in ("server_error", "rate_limit", "token_expires_after", "slow_download"):
         assert result.ok, result.to_dict()
-    # The watermark moves only when the run succeeded.
+    # The watermark moves when the list was read completely, failed courses or not
+    # (they are in the retry set).
     with engine.connect() as conn:
         mark = conn.execute(sa.select(db.integrations.c.last_success_started_at)).scalar()
-    assert (mark == result.started_at) == result.ok
+    assert (mark == result.started_at) == result.complete
 
     live_vendor.admin.clear_fault()
     again = run(engine, settings)

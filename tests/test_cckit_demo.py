@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from cckit.demo import describe_changes
 from connector import db
 from connector import integrations
 from connector.config import Settings
-from connector.demo import describe_changes
 
 pytestmark = [pytest.mark.live, pytest.mark.slow]
 

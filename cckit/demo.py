@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import selectors
 import subprocess
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import requests
 from sqlalchemy.engine import Engine
 
@@ -296,7 +298,7 @@ def _steps(
     seed: int,
     conformance: bool,
 ) -> int:
-    from connector.cli import format_catalog
+    from connector.cli.catalog import format_catalog
     from connector.sync import sync
 
     status = 0
@@ -399,3 +401,26 @@ def _echo_failures(record: dict[str, Any], echo: Echo) -> None:
 
 
 __all__ = ["DemoError", "describe_changes", "run_demo", "start_vendor"]
+
+
+@click.command("demo")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the demo's home (database, key, content) here; default: a temporary directory.",
+)
+@click.option("--courses", type=click.IntRange(3, 500), default=12, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--no-conformance", is_flag=True, help="Skip the conformance suite step.")
+def demo(workdir: Path | None, courses: int, seed: int, no_conformance: bool) -> None:
+    """Start the mock vendor, register it, sync, change it, sync again, check conformance."""
+    from connector.cli._common import errors
+    from connector.cli._common import setup_logging
+
+    setup_logging(verbose=False, level=logging.WARNING)
+    with errors():
+        status = run_demo(
+            workdir, echo=click.echo, courses=courses, seed=seed, conformance=not no_conformance
+        )
+    sys.exit(status)
