@@ -538,8 +538,9 @@ def _benchmark(args: argparse.Namespace, work: Path) -> int:
     else:
         static = Server([sys.executable, __file__, "--static-serve", str(work / "snapshot")])
         stats, elapsed = run_load(static.info, args.clients, args.duration, args.client_processes)
-        static.stop()
+        static_cpu = static.stop()
         static_figures = summary(stats, elapsed)
+        static_figures["cpu"] = static_cpu
 
     mock = start_mock(args, cache, "--courses", str(args.courses))
     stats, elapsed = run_load(mock.info, args.clients, args.duration, args.client_processes)
@@ -557,6 +558,12 @@ def _benchmark(args: argparse.Namespace, work: Path) -> int:
         f"  mock server CPU: {cpu:.1f} s for {mock_figures['requests']} requests "
         f"({per_request:.1f} ms per request, {cpu / elapsed:.0%} of one core)"
     )
+    if static_figures.get("cpu") and static_figures["requests"]:
+        cpu = static_figures["cpu"]
+        print(
+            f"  static server CPU: {cpu:.1f} s for {static_figures['requests']} requests "
+            f"({cpu / static_figures['requests'] * 1000:.1f} ms per request)"
+        )
     for sample in stats.error_samples:
         print(f"  {sample}")
     if not args.skip_walk:
