@@ -197,20 +197,24 @@ def test_bad_package_origin_config_is_a_clear_error(tmp_path: Path) -> None:
         mock_vendor.create_app({**_config(tmp_path), "PACKAGE_URL_TTL": 30})
 
 
-def test_conformance_suite_passes_the_signed_origin(tmp_path: Path) -> None:
+@pytest.mark.parametrize("auth_mode", ["oauth2", "basic"])
+def test_conformance_suite_passes_the_signed_origin(tmp_path: Path, auth_mode: str) -> None:
     from conformance import check_vendor
 
-    with serve(_config(tmp_path, PACKAGE_ORIGIN="some", COURSES=12)) as vendor:
+    config = _config(tmp_path, PACKAGE_ORIGIN="some", COURSES=12, AUTH_MODE=auth_mode)
+    with serve(config) as vendor:
         result = check_vendor(
             course_list_url=vendor.course_list_url,
-            auth_url=vendor.auth_url,
+            auth_url=vendor.auth_url if auth_mode == "oauth2" else None,
+            auth_mode=auth_mode,
             client_id=vendor.client_id,
             client_secret=vendor.client_secret,
             strict=True,
         )
     statuses = {r.id: r.status for r in result.requirements}
     assert result.exit_code == 0, result.table()
-    for requirement in ("PKG-019", "PKG-020", "PKG-004", "AUTH-016", "LIST-016", "PKG-001"):
+    credentials = ("AUTH-016", "AUTH-017") if auth_mode == "oauth2" else ("AUTH-018", "AUTH-019")
+    for requirement in ("PKG-019", "PKG-020", "PKG-004", "LIST-016", "PKG-001", *credentials):
         assert statuses[requirement] == "passed", (requirement, result.table())
 
 
