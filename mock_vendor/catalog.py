@@ -101,9 +101,32 @@ def if_modified_since() -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+#: ``(scheme, Host header) -> request.host_url``: werkzeug rebuilds it (with IRI decoding)
+#: on every request, a tenth of a cached list page's cost.
+_HOST_URLS: dict[tuple[str, str, str, str], str] = {}
+
+
 def base_url(state: VendorState) -> str:
     """The base of DownloadPackageUrl: ``PUBLIC_BASE_URL`` or the request's host URL."""
-    return str(state.config["PUBLIC_BASE_URL"] or flask.request.host_url).rstrip("/")
+    configured = state.config["PUBLIC_BASE_URL"]
+    if configured:
+        return str(configured).rstrip("/")
+    request = flask.request
+    environ = request.environ
+    # Everything host_url is made of (without a Host header it uses the server's name).
+    key = (
+        request.scheme,
+        str(environ.get("HTTP_HOST", "")),
+        str(environ.get("SERVER_NAME", "")),
+        str(environ.get("SERVER_PORT", "")),
+    )
+    found = _HOST_URLS.get(key)
+    if found is None:
+        found = request.host_url.rstrip("/")
+        if len(_HOST_URLS) > 256:
+            _HOST_URLS.clear()
+        _HOST_URLS[key] = found
+    return found
 
 
 def package_url(state: VendorState, course_id: str, base: str | None = None) -> str:

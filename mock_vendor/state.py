@@ -12,6 +12,7 @@ The catalog objects (:class:`~mock_vendor.model.Tenant`, :class:`~mock_vendor.mo
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 from collections import OrderedDict
@@ -79,12 +80,17 @@ class PageCache:
         self._pages: OrderedDict[Hashable, tuple[bytes, int | None]] = OrderedDict()
 
     def get(self, key: Hashable) -> tuple[bytes, int | None] | None:
-        """The cached ``(body, last_seq_of_page_or_None)`` for ``key``, if any."""
-        with self._lock:
-            found = self._pages.get(key)
-            if found is not None:
+        """The cached ``(body, last_seq_of_page_or_None)`` for ``key``, if any.
+
+        Without the lock: every worker thread reads the same few pages, and a lock here
+        made them queue (a convoy under the GIL). ``get`` and ``move_to_end`` of an
+        ``OrderedDict`` are each atomic in CPython; a key evicted in between is a miss.
+        """
+        found = self._pages.get(key)
+        if found is not None:
+            with contextlib.suppress(KeyError):
                 self._pages.move_to_end(key)
-            return found
+        return found
 
     def put(self, key: Hashable, value: tuple[bytes, int | None]) -> None:
         """Remember a page, dropping the least recently used one beyond the size."""
