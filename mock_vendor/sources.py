@@ -25,6 +25,7 @@ from mock_vendor.model import COURSE_FIELDS
 from mock_vendor.model import Package
 from mock_vendor.model import Rebuild
 from mock_vendor.model import Tenant
+from schemas import ID_RE
 
 
 class CatalogContext(Protocol):
@@ -45,8 +46,6 @@ class CatalogContext(Protocol):
     def cache_dir(self) -> Path:
         """Where packages are cached."""
 
-
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
 
 
 def build_catalog(spec: dict[str, Any], state: CatalogContext) -> Tenant:
@@ -195,7 +194,7 @@ def load_folder(spec: dict[str, Any], folder: Path, state: CatalogContext) -> Te
             or _sanitize_id(course.course_id if course and course.course_id else "")
             or _sanitize_id(path.stem)
         )
-        if not _ID_PATTERN.match(course_id):
+        if not ID_RE.match(course_id):
             raise CatalogError(
                 f"{path}: course ID {course_id!r} does not match the contract's ID pattern; "
                 "set ID in the sidecar JSON"

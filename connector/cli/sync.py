@@ -188,7 +188,7 @@ def sync(
     if (name is None) == (not all_):
         raise click.UsageError("give an integration NAME or --all (not both)")
     setup_logging(verbose, level=None if verbose else logging.WARNING)
-    settings, engine = open_store(home, db_url)
+    settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         if all_:
             targets = integrations_api.list_all(engine, settings, enabled_only=True)

@@ -15,6 +15,7 @@ import requests
 
 from connector import packages
 from connector.errors import PackageError
+from connector.http import VendorSession
 from connector.packages import AiccPackageError
 from connector.packages import PackageVersion
 from connector.sync.batch import Batch
@@ -33,7 +34,7 @@ class Downloads:
 
     def __init__(
         self,
-        session: requests.Session,
+        session: VendorSession,
         options: SyncOptions,
         content_dir: Path,
         batch: Batch,
@@ -89,7 +90,6 @@ class Downloads:
             course_id=job.vendor_id,
             package_last_modified=parse_time(obj.get("PackageLastModifiedUTC")),
             max_bytes=self.options.max_package_bytes,
-            attempts=self.options.retries + 1,
             limits=self.options.archive_limits,
             spool_bytes=self.options.spool_bytes,
         )

@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-import requests
 from sqlalchemy.engine import Engine
 
 from connector import db
@@ -22,11 +21,14 @@ from connector.client import CourseRecord
 from connector.client import VendorClient
 from connector.config import Settings
 from connector.errors import ConnectorError
+from connector.errors import InvalidField
 from connector.errors import PackageError
 from connector.errors import VendorError
+from connector.http import VendorSession
 from connector.http import make_session
 from connector.integrations import Integration
 from connector.integrations import content_root
+from connector.limits import Limits
 from connector.sync import record
 from connector.sync.batch import Batch
 from connector.sync.classify import Classifier
@@ -172,9 +174,21 @@ class _Run:
 
     # -- the list phase -------------------------------------------------------------------
 
-    def _session(self) -> requests.Session:
+    def _session(self) -> VendorSession:
         options, integration = self.options, self.integration
-        session = make_session(options, pool_size=max(10, options.workers + 2))
+        overrides = integration.limit_overrides
+        try:
+            limits = Limits.from_mapping(overrides) if overrides else None
+        except ValueError as exc:  # stored before the limits were validated
+            raise InvalidField("limits", str(exc)) from None
+        session = make_session(
+            options,
+            pool_size=max(10, options.workers + 2),
+            limits=limits,
+            provider_url=integration.provider_url,
+            auth_url=integration.auth_url,
+            allowed_package_hosts=integration.allowed_package_hosts,
+        )
         session.hooks["response"].append(self.batch.count_request)
         session.auth = make_auth(
             integration.auth_mode,
