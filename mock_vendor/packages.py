@@ -225,45 +225,26 @@ def check_head_allowed() -> None:
         )
 
 
+Faults = dict[str, ActiveFault | None]
+
+
 def send_package(record: CourseRecord) -> flask.Response:
     """The answer to a package request for an active course whose access was checked."""
     state = get_state()
     features = state.features
-    course_id = record.course_id
     try:
         info = record.package.info()
     except OSError as exc:
-        state.record_problem(f"package {course_id}: {exc}")
+        state.record_problem(f"package {record.course_id}: {exc}")
         raise APIError(
-            500, "internal_error", f"The package of {course_id!r} is unavailable."
+            500, "internal_error", f"The package of {record.course_id!r} is unavailable."
         ) from exc
-    faults: dict[str, ActiveFault | None] = dict.fromkeys(_PACKAGE_FAULTS)
+    faults: Faults = dict.fromkeys(_PACKAGE_FAULTS)
     if state.faults:
         with state.lock:
-            faults = {name: state.faults.get(name, "package", course_id) for name in faults}
-    data: bytes | None = None
-    etag = info.etag
-    size = info.size
-    if faults["corrupt_zip"] or faults["aicc_defect"]:
-        data = record.package.read_bytes()
-        if faults["aicc_defect"]:
-            note_fault("aicc_defect")
-            # Not a zip (an uploaded package): nothing AICC to break, serve it as it is.
-            with contextlib.suppress(zipfile.BadZipFile):
-                data, _ = inject_aicc_defect(data, record.seq)
-        if faults["corrupt_zip"]:
-            note_fault("corrupt_zip")
-            data = corrupt(data)
-        size = len(data)
-        etag = f'"sha256-{hashlib.sha256(data).hexdigest()[:32]}"'
-
-    headers = {"Cache-Control": "private, no-cache"}
-    if features["ETAG"]:
-        headers["ETag"] = etag
-    if features["LAST_MODIFIED_HEADER"]:
-        headers["Last-Modified"] = http_date(record.package_last_modified)
-    # RFC 9110 14.3: "none" tells a client not to try ranges.
-    headers["Accept-Ranges"] = "bytes" if features["RANGE_SUPPORT"] else "none"
+            faults = {name: state.faults.get(name, "package", record.course_id) for name in faults}
+    data, size, etag = _faulted_bytes(record, faults, info.size, info.etag)
+    headers = _validator_headers(features, record, etag)
     if_none_match = flask.request.headers.get("If-None-Match")
     if (
         features["ETAG"]
@@ -271,8 +252,56 @@ def send_package(record: CourseRecord) -> flask.Response:
         and parse_etags(if_none_match).contains_weak(etag.strip('"'))
     ):
         return flask.Response(status=304, headers=headers)
+    status, start, length = _range(features, faults, size, etag, headers)
+    chunks = _body(info.path, data, start, length, size, faults)
+    chunks, declared, mimetype = _transport_faults(chunks, length, faults, headers)
+    headers["Content-Length"] = str(declared)
+    if flask.request.method == "HEAD":
+        chunks = iter(())
+    return flask.Response(
+        chunks, status=status, headers=headers, mimetype=mimetype, direct_passthrough=True
+    )
 
-    status, start, length = 200, 0, size
+
+def _faulted_bytes(
+    record: CourseRecord, faults: Faults, size: int, etag: str
+) -> tuple[bytes | None, int, str]:
+    """The bytes rewritten by ``corrupt_zip``/``aicc_defect`` (``None``: the file as is)."""
+    if not (faults["corrupt_zip"] or faults["aicc_defect"]):
+        return None, size, etag
+    data = record.package.read_bytes()
+    if faults["aicc_defect"]:
+        note_fault("aicc_defect")
+        # Not a zip (an uploaded package): nothing AICC to break, serve it as it is.
+        with contextlib.suppress(zipfile.BadZipFile):
+            data, _ = inject_aicc_defect(data, record.seq)
+    if faults["corrupt_zip"]:
+        note_fault("corrupt_zip")
+        data = corrupt(data)
+    return data, len(data), f'"sha256-{hashlib.sha256(data).hexdigest()[:32]}"'
+
+
+def _validator_headers(
+    features: dict[str, bool], record: CourseRecord, etag: str
+) -> dict[str, str]:
+    headers = {"Cache-Control": "private, no-cache"}
+    if features["ETAG"]:
+        headers["ETag"] = etag
+    if features["LAST_MODIFIED_HEADER"]:
+        headers["Last-Modified"] = http_date(record.package_last_modified)
+    # RFC 9110 14.3: "none" tells a client not to try ranges.
+    headers["Accept-Ranges"] = "bytes" if features["RANGE_SUPPORT"] else "none"
+    return headers
+
+
+def _range(
+    features: dict[str, bool], faults: Faults, size: int, etag: str, headers: dict[str, str]
+) -> tuple[int, int, int]:
+    """``(status, start, length)`` of the answer; sets ``Content-Range`` on a 206.
+
+    Raises:
+        APIError: 416 for a malformed or unsatisfiable byte range.
+    """
     range_header = flask.request.headers.get("Range") if features["RANGE_SUPPORT"] else None
     if_range = flask.request.headers.get("If-Range")
     # Without ETags no If-Range validator can match: the whole body is sent (RFC 9110 13.1.5).
@@ -282,31 +311,39 @@ def send_package(record: CourseRecord) -> flask.Response:
     if use_range and faults["no_range"]:
         note_fault("no_range")
         use_range = False
-    if use_range and range_header is not None:
-        parsed = parse_range_header(range_header)
-        if parsed is None or parsed.units != "bytes":
-            if range_header.strip().lower().startswith("bytes"):
-                # A malformed bytes range: rejecting it is allowed (RFC 9110 14.2).
-                raise APIError(
-                    416,
-                    "range_not_satisfiable",
-                    f"The Range header {range_header!r} is not a valid byte range.",
-                    {"Content-Range": f"bytes */{size}"},
-                )
-        elif len(parsed.ranges) == 1:
-            bounds = parsed.range_for_length(size)
-            if bounds is None:
-                raise APIError(
-                    416,
-                    "range_not_satisfiable",
-                    f"The range {range_header!r} is outside the {size}-byte package.",
-                    {"Content-Range": f"bytes */{size}"},
-                )
-            start, stop = bounds
-            status, length = 206, stop - start
-            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    if not use_range or range_header is None:
+        return 200, 0, size
+    unsatisfiable = {"Content-Range": f"bytes */{size}"}
+    parsed = parse_range_header(range_header)
+    if parsed is None or parsed.units != "bytes":
+        if range_header.strip().lower().startswith("bytes"):
+            # A malformed bytes range: rejecting it is allowed (RFC 9110 14.2).
+            raise APIError(
+                416,
+                "range_not_satisfiable",
+                f"The Range header {range_header!r} is not a valid byte range.",
+                unsatisfiable,
+            )
+        return 200, 0, size
+    if len(parsed.ranges) != 1:
+        return 200, 0, size  # several ranges: the whole body (RFC 9110 allows it)
+    bounds = parsed.range_for_length(size)
+    if bounds is None:
+        raise APIError(
+            416,
+            "range_not_satisfiable",
+            f"The range {range_header!r} is outside the {size}-byte package.",
+            unsatisfiable,
+        )
+    start, stop = bounds
+    headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    return 206, start, stop - start
 
-    chunks = _body(info.path, data, start, length, size, faults)
+
+def _transport_faults(
+    chunks: Iterable[bytes], length: int, faults: Faults, headers: dict[str, str]
+) -> tuple[Iterable[bytes], int, str]:
+    """Apply the faults that bend the transfer: ``(chunks, declared length, mimetype)``."""
     declared = length
     if faults["truncated_download"] and flask.request.method == "GET":
         note_fault("truncated_download")
@@ -324,9 +361,4 @@ def send_package(record: CourseRecord) -> flask.Response:
     if faults["wrong_content_type"]:
         note_fault("wrong_content_type")
         mimetype = str(faults["wrong_content_type"].arg)
-    headers["Content-Length"] = str(declared)
-    if flask.request.method == "HEAD":
-        chunks = iter(())
-    return flask.Response(
-        chunks, status=status, headers=headers, mimetype=mimetype, direct_passthrough=True
-    )
+    return chunks, declared, mimetype

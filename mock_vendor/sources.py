@@ -47,7 +47,6 @@ class CatalogContext(Protocol):
         """Where packages are cached."""
 
 
-
 def build_catalog(spec: dict[str, Any], state: CatalogContext) -> Tenant:
     """Build the tenant described by ``spec`` (from ``VendorState.tenant_specs``)."""
     if spec.get("catalog"):
