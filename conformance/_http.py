@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -441,6 +442,10 @@ class VendorClient:
             return {"Authorization": f"Bearer {self.token().value}"}
         return {"Authorization": basic_header(self.settings.client_id, self.settings.client_secret)}
 
+    def same_origin(self, url: str) -> bool:
+        """Whether ``url`` is on the origin (scheme, host, port) of the Provider URL."""
+        return origin(url) == origin(self.settings.course_list_url)
+
     def get(
         self,
         url: str,
@@ -451,10 +456,17 @@ class VendorClient:
     ) -> requests.Response:
         """An authenticated request (Bearer token or Basic) to a list or package URL.
 
+        Credentials are sent only to the Provider URL's origin; a URL on another origin
+        is requested without them (AUTH-021).
+
         A token that the vendor rejects before its ``expires_in`` ran out is recorded as an
         AUTH-006 incident and replaced once, so that one vendor defect does not hide the
         others.
         """
+        if not self.same_origin(url):
+            # AUTH-021, PKG-019: credentials go to the Provider URL's origin only; a
+            # package on another origin (a CDN with signed URLs) is fetched without them.
+            return self.send(method, url, headers=dict(headers or {}), stream=stream)
         all_headers = {**self.auth_headers(), **(headers or {})}
         response = self.send(method, url, headers=all_headers, stream=stream)
         token = self._token
@@ -480,6 +492,19 @@ class VendorClient:
             all_headers = {**self.auth_headers(), **(headers or {})}
             response = self.send(method, url, headers=all_headers, stream=stream)
         return response
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """The origin of a URL: lower-case scheme and host, and the port (default filled in)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
 
 
 def _retry_after(value: str | None) -> float:

@@ -13,7 +13,6 @@ See ``docs/mock-vendor.md``.
 from __future__ import annotations
 
 from mock_vendor.app import create_app
-from mock_vendor.app import get_state
 from mock_vendor.config import DEFAULTS
 from mock_vendor.errors import APIError
 from mock_vendor.errors import CatalogError
@@ -24,6 +23,7 @@ from mock_vendor.errors import ResponseValidationError
 from mock_vendor.errors import UnknownFaultError
 from mock_vendor.faults import FAULTS
 from mock_vendor.faults import FaultSpec
+from mock_vendor.state import get_state
 
 __all__ = [
     "DEFAULTS",

@@ -14,7 +14,7 @@ from typing import Any
 
 import flask
 
-from mock_vendor.app import get_state
+import aicc
 from mock_vendor.catalog import package_url
 from mock_vendor.clock import format_instant
 from mock_vendor.errors import APIError
@@ -22,12 +22,17 @@ from mock_vendor.errors import ConfigError
 from mock_vendor.faults import FAULTS
 from mock_vendor.faults import make_fault
 from mock_vendor.faults import parse_fault
+from mock_vendor.limits import json_object_body
+from mock_vendor.limits import read_body
+from mock_vendor.model import COURSE_FIELDS
+from mock_vendor.model import CourseRecord
+from mock_vendor.model import Package
+from mock_vendor.model import Rebuild
+from mock_vendor.model import Tenant
 from mock_vendor.sources import admin_rebuild
-from mock_vendor.state import COURSE_FIELDS
-from mock_vendor.state import CourseRecord
-from mock_vendor.state import Package
-from mock_vendor.state import Tenant
 from mock_vendor.state import VendorState
+from mock_vendor.state import get_state
+from mock_vendor.state import origin_mode
 
 bp = flask.Blueprint("admin", __name__, url_prefix="/_admin")
 
@@ -47,13 +52,17 @@ def _require_admin_token() -> None:
         )
 
 
+@bp.after_request
+def _note_change(response: flask.Response) -> flask.Response:
+    # Any admin call that may change something (not GET) invalidates cached list pages,
+    # whatever it changed: the catalog, secrets, faults, the clock or everything (reset).
+    if flask.request.method not in ("GET", "HEAD", "OPTIONS"):
+        get_state().changed()
+    return response
+
+
 def _json_body() -> dict[str, Any]:
-    if not flask.request.get_data():
-        return {}
-    body = flask.request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise APIError(400, "invalid_body", "The request body must be a JSON object.")
-    return body
+    return json_object_body()
 
 
 def _tenant(state: VendorState) -> Tenant:
@@ -87,8 +96,18 @@ def _check_course(body: dict[str, Any]) -> None:
             400,
             "invalid_course",
             f"The course would break the contract at {where}: {first.message}",
-            details={"errors": [e.message for e in errors[:20]]},
+            details={"errors": [e.message[:300] for e in errors[:20]]},
         )
+
+
+def _built(rebuild: Rebuild, revision: int, meta: dict[str, Any]) -> Package:
+    """Build a course's package; a value the AICC writer cannot write is a 400, not a 500."""
+    try:
+        return rebuild(revision, meta)
+    except aicc.AiccError as exc:
+        raise APIError(
+            400, "invalid_course", f"The course cannot be written as an AICC package: {exc}"
+        ) from None
 
 
 def _decode_package(value: Any) -> bytes:
@@ -150,7 +169,7 @@ def add_course() -> tuple[flask.Response, int]:
             "DownloadPackageUrl": "https://vendor.example/p.zip",
             **meta,
         }
-        _check_course(probe)
+        _check_course(probe)  # the schema's ID pattern also refuses "CRS-1\n"
         assert isinstance(course_id, str)  # the schema requires a string ID
     rebuild = admin_rebuild(state, course_id)
     if "package_base64" in body:
@@ -158,7 +177,7 @@ def add_course() -> tuple[flask.Response, int]:
             _decode_package(body["package_base64"]), state.cache_dir / "uploads"
         )
     else:
-        package = rebuild(0, meta)
+        package = _built(rebuild, 0, meta)
     with state.lock:
         if course_id in tenant.by_id:
             raise APIError(409, "conflict", f"Course {course_id!r} already exists.")
@@ -224,19 +243,24 @@ def replace_package(course_id: str) -> flask.Response:
     PackageLastModifiedUTC moves forward exactly when the bytes change (PKG-017/018).
     """
     state = get_state()
-    data = flask.request.get_data()
+    data = read_body()
     with state.lock:
         record = _record(_tenant(state), course_id)
         rebuild, revision, meta = record.rebuild, record.revision + 1, dict(record.meta)
     if data:
         package = Package.from_bytes(data, state.cache_dir / "uploads")
     elif rebuild is not None:
-        package = rebuild(revision, meta)
+        package = _built(rebuild, revision, meta)
     else:
         raise APIError(
             400, "invalid_body", "This course has no generator: send the new zip as the body."
         )
-    new_hash = package.info().sha256
+    try:
+        new_hash = package.info().sha256  # a generated package is built here
+    except aicc.AiccError as exc:
+        raise APIError(
+            400, "invalid_course", f"The course cannot be written as an AICC package: {exc}"
+        ) from None
     with state.lock:
         if new_hash != record.package.info().sha256:
             record.package = package
@@ -371,6 +395,36 @@ def expire_tokens() -> flask.Response:
         count = len(state.tokens)
         state.tokens.clear()
     return flask.jsonify({"expired": count})
+
+
+@bp.get("/package-origin")
+def get_package_origin() -> flask.Response:
+    """The package origin switch: ``{"mode", "url", "url_ttl"}``."""
+    state = get_state()
+    with state.lock:
+        return flask.jsonify(state.origin_summary())
+
+
+@bp.post("/package-origin")
+def set_package_origin() -> flask.Response:
+    """Switch packages to the second origin: ``{"mode": "all" | "some" | "off"}``."""
+    state = get_state()
+    body = _json_body()
+    try:
+        mode = origin_mode(body.get("mode"))
+    except ConfigError as exc:
+        raise APIError(400, "invalid_body", str(exc)) from None
+    with state.lock:
+        if mode is not None and not state.package_origin_url:
+            raise APIError(
+                409,
+                "conflict",
+                "No package origin listener runs: start the mock with "
+                "mock_vendor.testing.serve(..., package_origin=True) or cckit vendor serve "
+                "--package-origin, or set PACKAGE_ORIGIN_URL.",
+            )
+        state.package_origin_mode = mode
+        return flask.jsonify(state.origin_summary())
 
 
 @bp.post("/reset")

@@ -10,18 +10,25 @@ from typing import Any
 
 import flask
 
+from mock_vendor import admin
+from mock_vendor import auth
+from mock_vendor import catalog
+from mock_vendor import origin
+from mock_vendor import packages
 from mock_vendor.clock import format_instant
 from mock_vendor.config import DEFAULTS
 from mock_vendor.errors import APIError
 from mock_vendor.errors import OAuthError
 from mock_vendor.errors import ResponseValidationError
 from mock_vendor.errors import register_error_handlers
+from mock_vendor.limits import apply_body_limit
+from mock_vendor.state import EXTENSION
 from mock_vendor.state import VendorState
-
-EXTENSION = "mock_vendor"
+from mock_vendor.state import get_state
+from mock_vendor.state import note_fault
 
 #: Blueprint endpoint prefix -> the operation name faults and the journal use.
-_OPERATIONS = {"auth": "token", "catalog": "list", "packages": "package"}
+_OPERATIONS = {"auth": "token", "catalog": "list", "packages": "package", "origin": "package"}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> flask.Flask:
@@ -40,11 +47,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> flask.Flask:
         ConfigError: A configuration value is unusable (the message names the key).
         CatalogError: A catalog folder cannot be served.
     """
-    from mock_vendor import admin
-    from mock_vendor import auth
-    from mock_vendor import catalog
-    from mock_vendor import packages
-
     app = flask.Flask("mock_vendor", static_folder=None)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("CCKIT_MOCK")
@@ -67,11 +69,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> flask.Flask:
     return app
 
 
-def get_state(app: flask.Flask | None = None) -> VendorState:
-    """The :class:`~mock_vendor.state.VendorState` of ``app`` (default: the current app)."""
-    target = app if app is not None else flask.current_app
-    state: VendorState = target.extensions[EXTENSION]
-    return state
+def create_origin_app(app: flask.Flask) -> flask.Flask:
+    """The app of the second package origin of ``app`` (same state, signed URLs only).
+
+    Serve it on its own listener and set ``get_state(app).package_origin_url`` to that
+    listener's base URL (:func:`mock_vendor.testing.serve` and ``cckit vendor serve`` do).
+    """
+    origin_app = flask.Flask("mock_vendor.origin", static_folder=None)
+    origin_app.config.from_mapping(app.config)
+    origin_app.json.sort_keys = False  # type: ignore[attr-defined]
+    origin_app.extensions[EXTENSION] = get_state(app)
+    register_error_handlers(origin_app)
+    origin_app.before_request(_before_request)
+    origin_app.after_request(_after_request)
+    origin_app.register_blueprint(origin.bp)
+    return origin_app
 
 
 def prebuild(state: VendorState) -> None:
@@ -91,19 +103,15 @@ def operation() -> str | None:
     return _OPERATIONS.get(endpoint.partition(".")[0])
 
 
-def note_fault(name: str) -> None:
-    """Record that a fault shaped the current response (skips schema validation)."""
-    applied: list[str] = flask.g.setdefault("faults_applied", [])
-    if name not in applied:
-        applied.append(name)
-
-
 def _before_request() -> None:
     flask.g.started = time.perf_counter()
+    apply_body_limit()
     op = operation()
     if op is None:
         return
     state = get_state()
+    if not state.faults:
+        return  # the common case: no fault is on, nothing to look up
     course_id = (flask.request.view_args or {}).get("course_id")
     with state.lock:
         latency = state.faults.get("latency", op, course_id)
@@ -210,6 +218,16 @@ def _after_request(response: flask.Response) -> flask.Response:
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         "faults": list(flask.g.get("faults_applied", [])),
     }
-    with state.lock:
-        state.journal.append(entry)
+    state.record(entry)
     return response
+
+
+__all__ = [
+    "EXTENSION",
+    "create_app",
+    "create_origin_app",
+    "get_state",
+    "note_fault",
+    "operation",
+    "prebuild",
+]

@@ -19,6 +19,13 @@ import click
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
+#: Defaults sized for 200 concurrent keep-alive clients: every client keeps its
+#: connection open (waitress closes the rest above the limit), and the requests of the
+#: mock are CPU-bound under one GIL, so a few worker threads beat many; 16 leave room for
+#: the sleeping ones of the latency and slow_download faults.
+DEFAULT_THREADS = 16
+DEFAULT_CONNECTION_LIMIT = 1000
+
 
 def _load_config_file(path: Path) -> dict[str, Any]:
     try:
@@ -84,7 +91,18 @@ def vendor() -> None:
 @click.option("--clock-start", metavar="RFC3339", help="Instant the mock clock starts at.")
 @click.option("--prebuild", is_flag=True, help="Build every package in the background at start.")
 @click.option(
-    "--threads", default=16, show_default=True, type=click.IntRange(1), help="Worker threads."
+    "--threads",
+    default=DEFAULT_THREADS,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Worker threads (requests handled at once; more only helps with slow faults).",
+)
+@click.option(
+    "--connection-limit",
+    default=DEFAULT_CONNECTION_LIMIT,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Open client connections accepted at once (keep-alive connections count).",
 )
 @click.option(
     "--list-inactive/--no-list-inactive",
@@ -123,6 +141,25 @@ def vendor() -> None:
     help="Serve https with a throw-away local CA; its file is 'ca_file' in the JSON line.",
 )
 @click.option(
+    "--package-origin",
+    type=click.Choice(["all", "some"]),
+    help="Serve packages (all, or every other course) from a second origin with signed, "
+    "expiring URLs that need no credentials [default: off].",
+)
+@click.option(
+    "--package-origin-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface of the second package origin (e.g. 127.0.0.2).",
+)
+@click.option(
+    "--package-origin-port",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port of the second package origin; 0 picks a free one.",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -145,6 +182,7 @@ def serve(
     clock_start: str | None,
     prebuild: bool,
     threads: int,
+    connection_limit: int,
     list_inactive: bool | None,
     etag: bool | None,
     last_modified: bool | None,
@@ -152,6 +190,9 @@ def serve(
     range_support: bool | None,
     form_client_auth: bool | None,
     tls: bool,
+    package_origin: str | None,
+    package_origin_host: str,
+    package_origin_port: int,
     config_file: Path | None,
 ) -> None:
     """Serve the mock vendor (waitress, threaded) until SIGINT/SIGTERM.
@@ -184,6 +225,7 @@ def serve(
         "HEAD_SUPPORT": head,
         "RANGE_SUPPORT": range_support,
         "FORM_CLIENT_AUTH": form_client_auth,
+        "PACKAGE_ORIGIN": package_origin,
     }
     config.update({key: value for key, value in options.items() if value is not None})
     if faults:
@@ -203,13 +245,18 @@ def serve(
             host=host,
             port=port,
             threads=threads,
-            connection_limit=1000,
+            connection_limit=connection_limit,
             backlog=1024,
             asyncore_use_poll=True,
             ident="cckit-mock-vendor",
         )
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+    origin_url = None
+    if state.package_origin_mode is not None:
+        origin_url = _start_package_origin(
+            app, package_origin_host, package_origin_port, threads, connection_limit
+        )
     # Waitress warns "Task queue depth is N" whenever requests wait for a worker thread;
     # under a load test that is expected, not a problem worth a line per request.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -226,6 +273,8 @@ def serve(
     }
     if spec["secret_generated"]:
         line["client_secret"] = tenant.client_secret
+    if origin_url:
+        line["package_origin_url"] = origin_url
     line["admin_url"] = f"{base_url}/_admin"
     if tls:
         line["ca_file"] = str(server.ca_file)  # type: ignore[union-attr]
@@ -245,6 +294,11 @@ def serve(
         click.echo(f"  SHOULD features off: {', '.join(off)}")
     if summary["features"]["LIST_INACTIVE"]:
         click.echo("  the full list holds inactive courses too")
+    if origin_url:
+        click.echo(
+            f"  packages ({state.package_origin_mode}) from {origin_url}: signed URLs, "
+            f"valid {state.package_url_ttl} s, no credentials"
+        )
     for fault in summary["faults"]:
         click.echo(f"  fault on: {fault['name']} ({fault['requirement']})")
     if host not in _LOOPBACK:
@@ -264,6 +318,39 @@ def serve(
     finally:
         server.close()
     click.echo("stopped")
+
+
+def _start_package_origin(
+    app: Any, host: str, port: int, threads: int, connection_limit: int
+) -> str:
+    """Serve the second package origin in a daemon thread; returns its base URL."""
+    import threading
+
+    from waitress.server import create_server
+
+    from mock_vendor.app import create_origin_app
+    from mock_vendor.state import get_state
+
+    try:
+        server = create_server(
+            create_origin_app(app),
+            host=host,
+            port=port,
+            threads=max(2, threads // 2),
+            connection_limit=connection_limit,
+            asyncore_use_poll=True,
+            ident="cckit-mock-vendor-packages",
+        )
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} (package origin): {exc}"
+        ) from exc
+    url = f"http://{_url_host(host)}:{server.effective_port}"  # type: ignore[union-attr]
+    state = get_state(app)
+    state.package_origin_url = url
+    state.changed()
+    threading.Thread(target=server.run, name="mock-vendor-packages", daemon=True).start()
+    return url
 
 
 @vendor.command("faults")

@@ -40,9 +40,14 @@ def parse_instant(text: str, *, field: str = "instant") -> datetime:
 
 def format_instant(value: datetime) -> str:
     """Format as RFC 3339 UTC ending in ``Z``, with milliseconds only when non-zero."""
-    value = value.astimezone(UTC)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
     millis = value.microsecond // 1000
-    base = value.strftime("%Y-%m-%dT%H:%M:%S")
+    # Formatted by hand: strftime was a fifth of the time spent building a list page.
+    base = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
     return f"{base}.{millis:03d}Z" if millis else f"{base}Z"
 
 
@@ -60,6 +65,8 @@ class MockClock:
         self._real_start = time.monotonic()
         self._offset = timedelta()
         self.frozen = frozen
+        #: How often :meth:`advance` moved the clock (part of the list page cache key).
+        self.moves = 0
 
     def now(self) -> datetime:
         """The mock's current instant (aware, UTC, millisecond resolution)."""
@@ -85,6 +92,7 @@ class MockClock:
             raise ConfigError(f"seconds: {seconds} is more than 100 years")
         with self._lock:
             self._offset += timedelta(seconds=seconds)
+            self.moves += 1
         return self.now()
 
     def __repr__(self) -> str:

@@ -65,7 +65,28 @@ DEFAULTS: dict[str, Any] = {
     # client_id/client_secret form fields on the token endpoint; off, only HTTP Basic
     # client authentication is accepted (AUTH-003).
     "FORM_CLIENT_AUTH": True,
+    # Request body caps in bytes (413 with a small JSON body above them): the token
+    # endpoint's form, the admin calls that carry a package, and everything else.
+    "MAX_TOKEN_BODY_BYTES": 16 * 1024,
+    "MAX_UPLOAD_BYTES": 64 * 1024 * 1024,
+    "MAX_BODY_BYTES": 1024 * 1024,
+    # Packages from a second origin (a CDN with signed, expiring URLs): None (off),
+    # "all" courses or "some" (those with an even sequence number, so that the list
+    # mixes both kinds). The listener runs on PACKAGE_ORIGIN_HOST:PACKAGE_ORIGIN_PORT
+    # (started by mock_vendor.testing.serve and cckit vendor serve, which set
+    # PACKAGE_ORIGIN_URL; set it yourself when you run that listener another way).
+    "PACKAGE_ORIGIN": None,
+    "PACKAGE_ORIGIN_HOST": "127.0.0.1",
+    "PACKAGE_ORIGIN_PORT": 0,
+    "PACKAGE_ORIGIN_URL": None,
+    # Lifetime of signed package URLs in seconds of mock time (at least 60), and the HMAC
+    # key that signs them (None: generated at start).
+    "PACKAGE_URL_TTL": 600,
+    "PACKAGE_SIGNING_KEY": None,
 }
+
+#: The values ``PACKAGE_ORIGIN`` may take besides ``None``.
+PACKAGE_ORIGIN_MODES: tuple[str, ...] = ("all", "some")
 
 #: The boolean feature switches among :data:`DEFAULTS` (validated as booleans).
 FEATURE_KEYS: tuple[str, ...] = (

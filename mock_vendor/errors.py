@@ -40,6 +40,17 @@ class ResponseValidationError(MockVendorError, AssertionError):
     """
 
 
+#: Longest error message sent; longer ones (quoting a huge value) are cut, so that a
+#: 10 MB request is never answered with a 20 MB error.
+MAX_MESSAGE_CHARS = 1000
+
+
+def _shorten(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return f"{message[: MAX_MESSAGE_CHARS - 30]}... [{len(message)} characters in all]"
+
+
 class APIError(HTTPException):
     """An HTTP error answered with an ``api-error`` JSON body ``{"error", "message"}``.
 
@@ -60,6 +71,7 @@ class APIError(HTTPException):
         *,
         details: dict[str, Any] | None = None,
     ) -> None:
+        message = _shorten(message)
         super().__init__(description=message)
         self.code = status
         self.error = error

@@ -21,6 +21,7 @@ import io
 import time
 import zipfile
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,11 +30,12 @@ from werkzeug.http import http_date
 from werkzeug.http import parse_etags
 from werkzeug.http import parse_range_header
 
-from mock_vendor.app import get_state
-from mock_vendor.app import note_fault
 from mock_vendor.auth import authenticate
 from mock_vendor.errors import APIError
-from mock_vendor.state import CourseRecord
+from mock_vendor.faults import ActiveFault
+from mock_vendor.model import CourseRecord
+from mock_vendor.state import get_state
+from mock_vendor.state import note_fault
 
 bp = flask.Blueprint("packages", __name__)
 
@@ -59,7 +61,7 @@ def _memory_chunks(data: bytes, start: int, length: int) -> Iterator[bytes]:
         yield bytes(view[offset : offset + _CHUNK])
 
 
-def _dribble(chunks: Iterator[bytes], bytes_per_second: int) -> Iterator[bytes]:
+def _dribble(chunks: Iterable[bytes], bytes_per_second: int) -> Iterator[bytes]:
     """Pace ``chunks`` at ``bytes_per_second``, in pieces of a tenth of a second each.
 
     The pace is kept against the clock from the first byte (not one sleep per piece),
@@ -148,11 +150,53 @@ def inject_aicc_defect(data: bytes, number: int) -> tuple[bytes, str]:
     return out.getvalue(), name
 
 
+#: The faults a package answer may carry.
+_PACKAGE_FAULTS = (
+    "wrong_content_type",
+    "lying_content_length",
+    "truncated_download",
+    "slow_download",
+    "no_range",
+    "corrupt_zip",
+    "aicc_defect",
+)
+
+
+def _body(
+    path: Path,
+    data: bytes | None,
+    start: int,
+    length: int,
+    size: int,
+    faults: dict[str, ActiveFault | None],
+) -> Iterable[bytes]:
+    """The body iterable of a package answer.
+
+    The common case (a GET of the file up to its end, no fault on) goes through the
+    server's ``wsgi.file_wrapper`` when it has one: waitress then sends the file from its
+    I/O thread in large reads instead of a worker thread looping over 64 KiB chunks.
+    PEP 3333 lets a file wrapper send up to the end of the file, so a range that stops
+    short of the end keeps the generator.
+    """
+    if data is not None:
+        return _memory_chunks(data, start, length)
+    wrapper = flask.request.environ.get("wsgi.file_wrapper")
+    if (
+        wrapper is not None
+        and flask.request.method == "GET"
+        and start + length == size
+        and not any(faults.values())
+    ):
+        handle = path.open("rb")
+        handle.seek(start)
+        iterable: Iterable[bytes] = wrapper(handle, _CHUNK)
+        return iterable
+    return _file_chunks(path, start, length)
+
+
 def _lookup(course_id: str) -> CourseRecord:
     tenant = authenticate("package", course_id)
-    state = get_state()
-    with state.lock:
-        record = tenant.by_id.get(course_id)
+    record = tenant.by_id.get(course_id)  # one dict read: no lock needed
     if record is None:
         raise APIError(404, "not_found", f"There is no course with ID {course_id!r}.")
     if not record.is_active:
@@ -163,60 +207,44 @@ def _lookup(course_id: str) -> CourseRecord:
 @bp.route("/api/v1/courses/<course_id>/package.zip", methods=["GET", "HEAD"])
 def package(course_id: str) -> flask.Response:
     """Serve a course package (contract section 4)."""
-    state = get_state()
-    features = state.features
-    if flask.request.method == "HEAD" and not features["HEAD_SUPPORT"]:
-        # Like a server whose route knows only GET: refused before anything is looked up.
+    check_head_allowed()
+    return send_package(_lookup(course_id))
+
+
+def check_head_allowed() -> None:
+    """Refuse HEAD with 405 when ``HEAD_SUPPORT`` is off.
+
+    Like a server whose route knows only GET: refused before anything is looked up.
+    """
+    if flask.request.method == "HEAD" and not get_state().features["HEAD_SUPPORT"]:
         raise APIError(
             405,
             "method_not_allowed",
             "This vendor answers package downloads to GET only (HEAD_SUPPORT is off).",
             {"Allow": "GET"},
         )
-    record = _lookup(course_id)
+
+
+Faults = dict[str, ActiveFault | None]
+
+
+def send_package(record: CourseRecord) -> flask.Response:
+    """The answer to a package request for an active course whose access was checked."""
+    state = get_state()
+    features = state.features
     try:
         info = record.package.info()
     except OSError as exc:
-        state.record_problem(f"package {course_id}: {exc}")
+        state.record_problem(f"package {record.course_id}: {exc}")
         raise APIError(
-            500, "internal_error", f"The package of {course_id!r} is unavailable."
+            500, "internal_error", f"The package of {record.course_id!r} is unavailable."
         ) from exc
-    with state.lock:
-        faults = {
-            name: state.faults.get(name, "package", course_id)
-            for name in (
-                "wrong_content_type",
-                "lying_content_length",
-                "truncated_download",
-                "slow_download",
-                "no_range",
-                "corrupt_zip",
-                "aicc_defect",
-            )
-        }
-    data: bytes | None = None
-    etag = info.etag
-    size = info.size
-    if faults["corrupt_zip"] or faults["aicc_defect"]:
-        data = record.package.read_bytes()
-        if faults["aicc_defect"]:
-            note_fault("aicc_defect")
-            # Not a zip (an uploaded package): nothing AICC to break, serve it as it is.
-            with contextlib.suppress(zipfile.BadZipFile):
-                data, _ = inject_aicc_defect(data, record.seq)
-        if faults["corrupt_zip"]:
-            note_fault("corrupt_zip")
-            data = corrupt(data)
-        size = len(data)
-        etag = f'"sha256-{hashlib.sha256(data).hexdigest()[:32]}"'
-
-    headers = {"Cache-Control": "private, no-cache"}
-    if features["ETAG"]:
-        headers["ETag"] = etag
-    if features["LAST_MODIFIED_HEADER"]:
-        headers["Last-Modified"] = http_date(record.package_last_modified)
-    # RFC 9110 14.3: "none" tells a client not to try ranges.
-    headers["Accept-Ranges"] = "bytes" if features["RANGE_SUPPORT"] else "none"
+    faults: Faults = dict.fromkeys(_PACKAGE_FAULTS)
+    if state.faults:
+        with state.lock:
+            faults = {name: state.faults.get(name, "package", record.course_id) for name in faults}
+    data, size, etag = _faulted_bytes(record, faults, info.size, info.etag)
+    headers = _validator_headers(features, record, etag)
     if_none_match = flask.request.headers.get("If-None-Match")
     if (
         features["ETAG"]
@@ -224,8 +252,56 @@ def package(course_id: str) -> flask.Response:
         and parse_etags(if_none_match).contains_weak(etag.strip('"'))
     ):
         return flask.Response(status=304, headers=headers)
+    status, start, length = _range(features, faults, size, etag, headers)
+    chunks = _body(info.path, data, start, length, size, faults)
+    chunks, declared, mimetype = _transport_faults(chunks, length, faults, headers)
+    headers["Content-Length"] = str(declared)
+    if flask.request.method == "HEAD":
+        chunks = iter(())
+    return flask.Response(
+        chunks, status=status, headers=headers, mimetype=mimetype, direct_passthrough=True
+    )
 
-    status, start, length = 200, 0, size
+
+def _faulted_bytes(
+    record: CourseRecord, faults: Faults, size: int, etag: str
+) -> tuple[bytes | None, int, str]:
+    """The bytes rewritten by ``corrupt_zip``/``aicc_defect`` (``None``: the file as is)."""
+    if not (faults["corrupt_zip"] or faults["aicc_defect"]):
+        return None, size, etag
+    data = record.package.read_bytes()
+    if faults["aicc_defect"]:
+        note_fault("aicc_defect")
+        # Not a zip (an uploaded package): nothing AICC to break, serve it as it is.
+        with contextlib.suppress(zipfile.BadZipFile):
+            data, _ = inject_aicc_defect(data, record.seq)
+    if faults["corrupt_zip"]:
+        note_fault("corrupt_zip")
+        data = corrupt(data)
+    return data, len(data), f'"sha256-{hashlib.sha256(data).hexdigest()[:32]}"'
+
+
+def _validator_headers(
+    features: dict[str, bool], record: CourseRecord, etag: str
+) -> dict[str, str]:
+    headers = {"Cache-Control": "private, no-cache"}
+    if features["ETAG"]:
+        headers["ETag"] = etag
+    if features["LAST_MODIFIED_HEADER"]:
+        headers["Last-Modified"] = http_date(record.package_last_modified)
+    # RFC 9110 14.3: "none" tells a client not to try ranges.
+    headers["Accept-Ranges"] = "bytes" if features["RANGE_SUPPORT"] else "none"
+    return headers
+
+
+def _range(
+    features: dict[str, bool], faults: Faults, size: int, etag: str, headers: dict[str, str]
+) -> tuple[int, int, int]:
+    """``(status, start, length)`` of the answer; sets ``Content-Range`` on a 206.
+
+    Raises:
+        APIError: 416 for a malformed or unsatisfiable byte range.
+    """
     range_header = flask.request.headers.get("Range") if features["RANGE_SUPPORT"] else None
     if_range = flask.request.headers.get("If-Range")
     # Without ETags no If-Range validator can match: the whole body is sent (RFC 9110 13.1.5).
@@ -235,35 +311,39 @@ def package(course_id: str) -> flask.Response:
     if use_range and faults["no_range"]:
         note_fault("no_range")
         use_range = False
-    if use_range and range_header is not None:
-        parsed = parse_range_header(range_header)
-        if parsed is None or parsed.units != "bytes":
-            if range_header.strip().lower().startswith("bytes"):
-                # A malformed bytes range: rejecting it is allowed (RFC 9110 14.2).
-                raise APIError(
-                    416,
-                    "range_not_satisfiable",
-                    f"The Range header {range_header!r} is not a valid byte range.",
-                    {"Content-Range": f"bytes */{size}"},
-                )
-        elif len(parsed.ranges) == 1:
-            bounds = parsed.range_for_length(size)
-            if bounds is None:
-                raise APIError(
-                    416,
-                    "range_not_satisfiable",
-                    f"The range {range_header!r} is outside the {size}-byte package.",
-                    {"Content-Range": f"bytes */{size}"},
-                )
-            start, stop = bounds
-            status, length = 206, stop - start
-            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    if not use_range or range_header is None:
+        return 200, 0, size
+    unsatisfiable = {"Content-Range": f"bytes */{size}"}
+    parsed = parse_range_header(range_header)
+    if parsed is None or parsed.units != "bytes":
+        if range_header.strip().lower().startswith("bytes"):
+            # A malformed bytes range: rejecting it is allowed (RFC 9110 14.2).
+            raise APIError(
+                416,
+                "range_not_satisfiable",
+                f"The Range header {range_header!r} is not a valid byte range.",
+                unsatisfiable,
+            )
+        return 200, 0, size
+    if len(parsed.ranges) != 1:
+        return 200, 0, size  # several ranges: the whole body (RFC 9110 allows it)
+    bounds = parsed.range_for_length(size)
+    if bounds is None:
+        raise APIError(
+            416,
+            "range_not_satisfiable",
+            f"The range {range_header!r} is outside the {size}-byte package.",
+            unsatisfiable,
+        )
+    start, stop = bounds
+    headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    return 206, start, stop - start
 
-    chunks = (
-        _memory_chunks(data, start, length)
-        if data is not None
-        else _file_chunks(info.path, start, length)
-    )
+
+def _transport_faults(
+    chunks: Iterable[bytes], length: int, faults: Faults, headers: dict[str, str]
+) -> tuple[Iterable[bytes], int, str]:
+    """Apply the faults that bend the transfer: ``(chunks, declared length, mimetype)``."""
     declared = length
     if faults["truncated_download"] and flask.request.method == "GET":
         note_fault("truncated_download")
@@ -281,9 +361,4 @@ def package(course_id: str) -> flask.Response:
     if faults["wrong_content_type"]:
         note_fault("wrong_content_type")
         mimetype = str(faults["wrong_content_type"].arg)
-    headers["Content-Length"] = str(declared)
-    if flask.request.method == "HEAD":
-        chunks = iter(())
-    return flask.Response(
-        chunks, status=status, headers=headers, mimetype=mimetype, direct_passthrough=True
-    )
+    return chunks, declared, mimetype

@@ -8,28 +8,46 @@ import json
 import random
 import re
 import zipfile
+from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 from typing import Any
+from typing import Protocol
 
 import aicc
 from mock_vendor import _generate
+from mock_vendor.clock import MockClock
 from mock_vendor.clock import parse_instant
 from mock_vendor.errors import CatalogError
 from mock_vendor.errors import ConfigError
-from mock_vendor.state import COURSE_FIELDS
-from mock_vendor.state import Package
-from mock_vendor.state import Rebuild
-from mock_vendor.state import Tenant
+from mock_vendor.model import COURSE_FIELDS
+from mock_vendor.model import Package
+from mock_vendor.model import Rebuild
+from mock_vendor.model import Tenant
 from schemas import ID_RE
 
-if TYPE_CHECKING:
-    from mock_vendor.state import VendorState
+
+class CatalogContext(Protocol):
+    """What building a catalog reads of :class:`mock_vendor.state.VendorState`.
+
+    A protocol, so that this module needs nothing of the state module (which imports it).
+    """
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        """The app config."""
+
+    @property
+    def clock(self) -> MockClock:
+        """The mock clock."""
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where packages are cached."""
 
 
-def build_catalog(spec: dict[str, Any], state: VendorState) -> Tenant:
+def build_catalog(spec: dict[str, Any], state: CatalogContext) -> Tenant:
     """Build the tenant described by ``spec`` (from ``VendorState.tenant_specs``)."""
     if spec.get("catalog"):
         return load_folder(spec, Path(spec["catalog"]), state)
@@ -46,7 +64,7 @@ def _int(spec: dict[str, Any], key: str, minimum: int) -> int:
     return value
 
 
-def generate(spec: dict[str, Any], state: VendorState) -> Tenant:
+def generate(spec: dict[str, Any], state: CatalogContext) -> Tenant:
     """A deterministic generated catalog (``courses`` courses from ``seed``)."""
     count = _int(spec, "courses", 0)
     seed = _int(spec, "seed", 0)
@@ -93,7 +111,7 @@ def generate(spec: dict[str, Any], state: VendorState) -> Tenant:
     return tenant
 
 
-def admin_rebuild(state: VendorState, course_id: str) -> Rebuild:
+def admin_rebuild(state: CatalogContext, course_id: str) -> Rebuild:
     """A ``rebuild(revision, meta) -> Package`` for a course added through the admin API.
 
     The package is a one-lesson level-1 AICC course whose CRS title is the course Title.
@@ -144,7 +162,7 @@ def _read_sidecar(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_folder(spec: dict[str, Any], folder: Path, state: VendorState) -> Tenant:
+def load_folder(spec: dict[str, Any], folder: Path, state: CatalogContext) -> Tenant:
     """A catalog made of every ``*.zip`` in ``folder``.
 
     Metadata comes from each zip's CRS (``Course_ID``, ``Course_Title``,

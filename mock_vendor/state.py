@@ -1,250 +1,112 @@
 """Per-app state of the mock vendor: tenants, their catalogs, tokens, faults, journal.
 
-One :class:`VendorState` lives on ``app.extensions["mock_vendor"]``. The server is
-threaded, so every read-modify-write of the state happens under :attr:`VendorState.lock`
-(a re-entrant lock); package bytes are built outside it, under a per-package lock.
+One :class:`VendorState` lives on ``app.extensions["mock_vendor"]`` (:func:`get_state`).
+The server is threaded, so every read-modify-write of the state happens under
+:attr:`VendorState.lock` (a re-entrant lock); package bytes are built outside it, under a
+per-package lock. The journal has a lock of its own so that recording a request never
+waits for a list page being built.
+
+The catalog objects (:class:`~mock_vendor.model.Tenant`, :class:`~mock_vendor.model.CourseRecord`,
+:class:`~mock_vendor.model.Package`) live in :mod:`mock_vendor.model` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
+import contextlib
 import secrets
-import tempfile
 import threading
+from collections import OrderedDict
 from collections import deque
-from collections.abc import Callable
-from collections.abc import Iterator
+from collections.abc import Hashable
 from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import flask
 import platformdirs
 
 from mock_vendor.clock import MockClock
 from mock_vendor.clock import format_instant
 from mock_vendor.clock import parse_instant
 from mock_vendor.config import FEATURE_KEYS
+from mock_vendor.config import PACKAGE_ORIGIN_MODES
 from mock_vendor.errors import ConfigError
 from mock_vendor.faults import FaultSet
 from mock_vendor.faults import make_fault
 from mock_vendor.faults import parse_fault
+from mock_vendor.model import COURSE_FIELDS
+from mock_vendor.model import CourseRecord
+from mock_vendor.model import Package
+from mock_vendor.model import PackageInfo
+from mock_vendor.model import Rebuild
+from mock_vendor.model import Tenant
+from mock_vendor.model import TokenRecord
+from mock_vendor.sources import build_catalog
 
-#: The course object members an admin may set (besides ``ID``).
-COURSE_FIELDS = (
-    "Title",
-    "Description",
-    "IsActive",
-    "Languages",
-    "Duration",
-    "Thumbnail",
-    "Subjects",
-    "Keywords",
-    "Version",
-    "Localization",
-)
+#: Key of the state in ``app.extensions``.
+EXTENSION = "mock_vendor"
 
-
-@dataclass(frozen=True)
-class PackageInfo:
-    """Where a package's bytes are and what they are."""
-
-    path: Path
-    size: int
-    sha256: str
-
-    @property
-    def etag(self) -> str:
-        """A strong ETag derived from the SHA-256 of the bytes."""
-        return f'"sha256-{self.sha256[:32]}"'
+#: Serialised list pages kept (each at most a page of JSON; 512 pages of 50 courses are
+#: about 15 MB).
+PAGE_CACHE_SIZE = 512
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def get_state(app: flask.Flask | None = None) -> VendorState:
+    """The :class:`VendorState` of ``app`` (default: the current app)."""
+    target = app if app is not None else flask.current_app
+    state: VendorState = target.extensions[EXTENSION]
+    return state
 
 
-class Package:
-    """The bytes of one course package: a file on disk, built on first use when missing.
+def note_fault(name: str) -> None:
+    """Record that a fault shaped the current response (skips schema validation)."""
+    applied: list[str] = flask.g.setdefault("faults_applied", [])
+    if name not in applied:
+        applied.append(name)
 
-    Args:
-        path: The zip file (in the cache dir for generated and uploaded packages).
-        build: Makes the bytes when ``path`` does not exist yet.
+
+class PageCache:
+    """Serialised list pages, keyed by everything a page depends on (LRU, bounded).
+
+    The key holds the catalog :attr:`VendorState.version`, so any admin change or clock
+    move makes every older entry unreachable; :meth:`clear` frees them.
     """
 
-    def __init__(self, path: Path, build: Callable[[], bytes] | None = None) -> None:
-        self.path = path
-        self._build = build
+    def __init__(self, size: int = PAGE_CACHE_SIZE) -> None:
         self._lock = threading.Lock()
-        self._info: PackageInfo | None = None
+        self._size = size
+        self._pages: OrderedDict[Hashable, tuple[bytes, int | None]] = OrderedDict()
 
-    def info(self) -> PackageInfo:
-        """Size and hash of the bytes, building and caching them first when needed."""
+    def get(self, key: Hashable) -> tuple[bytes, int | None] | None:
+        """The cached ``(body, last_seq_of_page_or_None)`` for ``key``, if any.
+
+        Without the lock: every worker thread reads the same few pages, and a lock here
+        made them queue (a convoy under the GIL). ``get`` and ``move_to_end`` of an
+        ``OrderedDict`` are each atomic in CPython; a key evicted in between is a miss.
+        """
+        found = self._pages.get(key)
+        if found is not None:
+            with contextlib.suppress(KeyError):
+                self._pages.move_to_end(key)
+        return found
+
+    def put(self, key: Hashable, value: tuple[bytes, int | None]) -> None:
+        """Remember a page, dropping the least recently used one beyond the size."""
         with self._lock:
-            if self._info is None:
-                if not self.path.exists():
-                    if self._build is None:
-                        raise FileNotFoundError(f"package file {self.path} is missing")
-                    _atomic_write(self.path, self._build())
-                digest = hashlib.sha256()
-                size = 0
-                with self.path.open("rb") as handle:
-                    for chunk in iter(lambda: handle.read(1 << 20), b""):
-                        digest.update(chunk)
-                        size += len(chunk)
-                self._info = PackageInfo(self.path, size, digest.hexdigest())
-            return self._info
+            self._pages[key] = value
+            self._pages.move_to_end(key)
+            while len(self._pages) > self._size:
+                self._pages.popitem(last=False)
 
-    def read_bytes(self) -> bytes:
-        """The whole package (used by faults that rewrite the bytes)."""
-        return self.info().path.read_bytes()
+    def clear(self) -> None:
+        """Forget every page."""
+        with self._lock:
+            self._pages.clear()
 
-    @classmethod
-    def from_bytes(cls, data: bytes, directory: Path) -> Package:
-        """Store ``data`` under ``directory`` (named by its hash) and return its package."""
-        path = directory / f"{hashlib.sha256(data).hexdigest()}.zip"
-        if not path.exists():
-            _atomic_write(path, data)
-        return cls(path)
-
-
-#: ``rebuild(revision, meta) -> Package``: the package of a course at a revision, built
-#: from its current metadata (so the CRS title follows the list Title).
-Rebuild = Callable[[int, dict[str, Any]], Package]
-
-
-@dataclass(eq=False)
-class CourseRecord:
-    """One course of a tenant's catalog.
-
-    ``seq`` is the immutable insertion number that orders paging; ``change`` is the
-    tenant's change counter at this course's last change (used by ``consuming_get``).
-    """
-
-    seq: int
-    course_id: str
-    meta: dict[str, Any]
-    last_modified: datetime
-    package_last_modified: datetime
-    package: Package
-    change: int = 0
-    #: Rebuilds the package at a revision (generated and admin-built courses).
-    rebuild: Rebuild | None = field(default=None, repr=False)
-    revision: int = 0
-
-    @property
-    def is_active(self) -> bool:
-        """Whether the course is active (``IsActive``)."""
-        return bool(self.meta.get("IsActive", True))
-
-    @property
-    def changed_at(self) -> datetime:
-        """The later of the two modification stamps (what If-Modified-Since compares)."""
-        return max(self.last_modified, self.package_last_modified)
-
-    def to_json(self, package_url: str) -> dict[str, Any]:
-        """The contract's course object (section 3)."""
-        body: dict[str, Any] = {
-            "ID": self.course_id,
-            "Title": self.meta["Title"],
-            "Description": self.meta.get("Description", ""),
-            "CourseType": "AICC",
-            "IsActive": self.is_active,
-            "LastModifiedUTC": format_instant(self.last_modified),
-            "PackageLastModifiedUTC": format_instant(self.package_last_modified),
-        }
-        if self.is_active:
-            body["DownloadPackageUrl"] = package_url
-        body["Languages"] = list(self.meta.get("Languages") or ["en-US"])
-        for name in COURSE_FIELDS:
-            if name not in body and name in self.meta and self.meta[name] is not None:
-                body[name] = self.meta[name]
-        return body
-
-    def admin_json(self, package_url: str) -> dict[str, Any]:
-        """The course object plus internal fields, for the admin API."""
-        body = self.to_json(package_url)
-        body["_seq"] = self.seq
-        body["_revision"] = self.revision
-        return body
-
-
-class Tenant:
-    """One client (ID + secret) and the catalog it sees."""
-
-    def __init__(self, client_id: str, client_secret: str, description: str) -> None:
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.description = description
-        self.records: list[CourseRecord] = []
-        self.by_id: dict[str, CourseRecord] = {}
-        self.change_counter = 0
-        #: course ID -> change counter value already delivered (``consuming_get`` fault).
-        self.delivered: dict[str, int] = {}
-
-    def __repr__(self) -> str:  # the secret stays out of repr()
-        return f"Tenant(client_id={self.client_id!r}, courses={len(self.records)})"
-
-    def check_secret(self, secret: str) -> bool:
-        """Compare a presented secret in constant time."""
-        return secrets.compare_digest(secret.encode(), self.client_secret.encode())
-
-    def add(
-        self,
-        course_id: str,
-        meta: dict[str, Any],
-        last_modified: datetime,
-        package_last_modified: datetime,
-        package: Package,
-        rebuild: Rebuild | None = None,
-    ) -> CourseRecord:
-        """Append a course with the next insertion number."""
-        if course_id in self.by_id:
-            raise ConfigError(f"course ID {course_id!r} already exists in {self.client_id!r}")
-        self.change_counter += 1
-        record = CourseRecord(
-            seq=len(self.records) + 1,
-            course_id=course_id,
-            meta=meta,
-            last_modified=last_modified,
-            package_last_modified=package_last_modified,
-            package=package,
-            change=self.change_counter,
-            rebuild=rebuild,
-        )
-        self.records.append(record)
-        self.by_id[course_id] = record
-        return record
-
-    def touch(self, record: CourseRecord) -> None:
-        """Note that ``record`` changed (for the delivered-marks of ``consuming_get``)."""
-        self.change_counter += 1
-        record.change = self.change_counter
-
-    def after(self, last_seq: int, bound: int) -> Iterator[CourseRecord]:
-        """Courses with ``last_seq < seq <= bound`` in ``seq`` order."""
-        # seq is position + 1 and never changes, so slicing is exact.
-        return iter(self.records[max(last_seq, 0) : max(bound, 0)])
-
-
-@dataclass
-class TokenRecord:
-    """An issued access token (the token text is the key of ``VendorState.tokens``)."""
-
-    client_id: str
-    expires_at: datetime
-    uses: int = 0
+    def __len__(self) -> int:
+        return len(self._pages)
 
 
 def default_cache_dir() -> Path:
@@ -276,6 +138,22 @@ class VendorState:
         self.features: dict[str, bool] = {key: _flag(config, key) for key in FEATURE_KEYS}
         self.tenant_specs = _tenant_specs(config)
         self.journal: deque[dict[str, Any]] = deque(maxlen=_positive_int(config, "JOURNAL_SIZE"))
+        #: Guards :attr:`journal` (appends come from every request thread).
+        self.journal_lock = threading.Lock()
+        #: Moves on every change that can alter a list page (admin calls, clock moves,
+        #: resets); part of every :attr:`pages` key.
+        self.version = 0
+        self.pages = PageCache()
+        self._token_purge_at = 1024
+        #: Packages from a second origin: ``None``, ``"all"`` or ``"some"`` (see origin.py).
+        self.package_origin_mode = origin_mode(config["PACKAGE_ORIGIN"])
+        #: Base URL of the second origin's listener, set by whoever starts it.
+        self.package_origin_url: str | None = config["PACKAGE_ORIGIN_URL"] or None
+        self.package_url_ttl = _positive_int(config, "PACKAGE_URL_TTL")
+        if self.package_url_ttl < 60:
+            raise ConfigError(f"PACKAGE_URL_TTL: {self.package_url_ttl} is below 60 seconds")
+        key = config["PACKAGE_SIGNING_KEY"]
+        self.signing_key: bytes = str(key).encode() if key else secrets.token_bytes(32)
         self.problems: list[str] = []
         self.faults = FaultSet()
         self.tokens: dict[str, TokenRecord] = {}
@@ -294,8 +172,6 @@ class VendorState:
 
         Client secrets go back to their initial values (rotations are undone).
         """
-        from mock_vendor.sources import build_catalog
-
         with self.lock:
             if clock:
                 start = self.config["CLOCK_START"]
@@ -304,7 +180,9 @@ class VendorState:
                     frozen=bool(self.config["CLOCK_FROZEN"]),
                 )
             self.tokens.clear()
-            self.journal.clear()
+            self.package_origin_mode = origin_mode(self.config["PACKAGE_ORIGIN"])
+            with self.journal_lock:
+                self.journal.clear()
             self.problems.clear()
             self.faults.clear()
             for text in self.config["FAULTS"] or ():
@@ -319,6 +197,13 @@ class VendorState:
                 tenant = build_catalog(spec, self)
                 tenants[tenant.client_id] = tenant
             self.tenants = tenants
+            self.changed()
+
+    def changed(self) -> None:
+        """Note a change that can alter list pages: cached pages are dropped."""
+        with self.lock:
+            self.version += 1
+            self.pages.clear()
 
     # ------------------------------------------------------------------ helpers
 
@@ -349,11 +234,33 @@ class VendorState:
         token = secrets.token_urlsafe(32)
         with self.lock:
             now = self.clock.now()
-            # Drop expired tokens so a long benchmark does not grow the table forever.
-            for key in [k for k, v in self.tokens.items() if v.expires_at <= now]:
-                del self.tokens[key]
+            if len(self.tokens) >= self._token_purge_at:
+                # Drop expired tokens so a long benchmark does not grow the table forever;
+                # only when the table doubled since the last sweep, so issuing stays O(1)
+                # amortised (a sweep on every issue made the token endpoint O(tokens)).
+                for key in [k for k, v in self.tokens.items() if v.expires_at <= now]:
+                    del self.tokens[key]
+                self._token_purge_at = max(1024, 2 * len(self.tokens))
             self.tokens[token] = TokenRecord(tenant.client_id, now + timedelta(seconds=ttl))
         return token
+
+    def origin_summary(self) -> dict[str, Any]:
+        """The package origin switch: mode, listener URL and URL lifetime."""
+        return {
+            "mode": self.package_origin_mode,
+            "url": self.package_origin_url,
+            "url_ttl": self.package_url_ttl,
+        }
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Append a journal entry."""
+        with self.journal_lock:
+            self.journal.append(entry)
+
+    def journal_entries(self) -> list[dict[str, Any]]:
+        """A copy of the journal, oldest first."""
+        with self.journal_lock:
+            return list(self.journal)
 
     def record_problem(self, message: str) -> None:
         """Remember a server-side problem (surfaced in the test thread by ``testing``)."""
@@ -370,6 +277,7 @@ class VendorState:
                 "page_size": self.page_size,
                 "token_ttl": self.token_ttl,
                 "features": dict(self.features),
+                "package_origin": self.origin_summary(),
                 "tenants": [
                     {
                         "client_id": t.client_id,
@@ -380,8 +288,21 @@ class VendorState:
                     for t in self.tenants.values()
                 ],
                 "faults": self.faults.to_list(),
-                "journal_size": len(self.journal),
+                "journal_size": len(self.journal_entries()),
             }
+
+
+def origin_mode(value: object) -> str | None:
+    """Check a ``PACKAGE_ORIGIN`` value: ``None`` (or ``"off"``), ``"all"`` or ``"some"``.
+
+    Raises:
+        ConfigError: Any other value.
+    """
+    if value is None or value is False or value == "off":
+        return None
+    if value not in PACKAGE_ORIGIN_MODES:
+        raise ConfigError(f"PACKAGE_ORIGIN: {value!r} is not one of off, all, some")
+    return str(value)
 
 
 def _positive_int(config: Mapping[str, Any], key: str) -> int:
@@ -448,12 +369,17 @@ def _tenant_specs(config: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 __all__ = [
     "COURSE_FIELDS",
+    "EXTENSION",
     "CourseRecord",
     "Package",
     "PackageInfo",
+    "PageCache",
     "Rebuild",
     "Tenant",
     "TokenRecord",
     "VendorState",
     "default_cache_dir",
+    "get_state",
+    "note_fault",
+    "origin_mode",
 ]

@@ -34,8 +34,9 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.serving import make_server
 
 from mock_vendor.app import create_app
-from mock_vendor.app import get_state
+from mock_vendor.app import create_origin_app
 from mock_vendor.errors import MockVendorError
+from mock_vendor.state import get_state
 
 
 class AdminError(MockVendorError):
@@ -186,6 +187,13 @@ class AdminClient:
         """The mock clock's current instant (RFC 3339)."""
         return str(self.request("GET", "clock")["now"])
 
+    def set_package_origin(self, mode: str | None) -> dict[str, Any]:
+        """Serve packages from the second origin: ``"all"``, ``"some"`` or ``None`` (off)."""
+        result: dict[str, Any] = self.request(
+            "POST", "package-origin", json={"mode": mode or "off"}
+        )
+        return result
+
     def set_fault(self, spec: str) -> dict[str, Any]:
         """Switch a fault on: ``"NAME[:ARG][@SCOPE]"``."""
         result: dict[str, Any] = self.request("POST", "faults", json={"spec": spec})
@@ -244,6 +252,8 @@ class LiveVendor:
     admin_token: str = field(repr=False)
     admin: AdminClient
     auth_mode: str = "oauth2"
+    #: Base URL of the second package origin (signed URLs), when it was started.
+    package_origin_url: str | None = None
 
     @property
     def auth_url(self) -> str:
@@ -285,6 +295,7 @@ def serve(
     port: int = 0,
     *,
     check_problems: bool = True,
+    package_origin: bool | None = None,
 ) -> Iterator[LiveVendor]:
     """Run a mock vendor in a daemon thread for the duration of the ``with`` block.
 
@@ -294,6 +305,9 @@ def serve(
         host: Interface to bind (loopback by default).
         port: Port to bind; ``0`` picks a free one.
         check_problems: Raise at exit when the server recorded problems.
+        package_origin: Also run the second package origin (signed package URLs) on
+            ``PACKAGE_ORIGIN_HOST:PACKAGE_ORIGIN_PORT``; ``None``: when ``PACKAGE_ORIGIN``
+            is on. Switch it with ``vendor.admin.set_package_origin("all")``.
 
     Yields:
         A :class:`LiveVendor` with the URLs, credentials and an admin client.
@@ -307,9 +321,29 @@ def serve(
         else create_app(dict(app_or_config or {}))
     )
     state = get_state(app)
-    server = make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name="mock-vendor-live", daemon=True)
-    thread.start()
+    servers = [make_server(host, port, app, threaded=True, request_handler=_QuietRequestHandler)]
+    origin_url = None
+    if package_origin or (package_origin is None and state.package_origin_mode is not None):
+        origin_host = str(app.config["PACKAGE_ORIGIN_HOST"])
+        origin = make_server(
+            origin_host,
+            int(app.config["PACKAGE_ORIGIN_PORT"]),
+            create_origin_app(app),
+            threaded=True,
+            request_handler=_QuietRequestHandler,
+        )
+        servers.append(origin)
+        shown = f"[{origin_host}]" if ":" in origin_host else origin_host
+        origin_url = f"http://{shown}:{origin.port}"
+        state.package_origin_url = origin_url
+        state.changed()
+    server = servers[0]
+    threads = [
+        threading.Thread(target=s.serve_forever, name="mock-vendor-live", daemon=True)
+        for s in servers
+    ]
+    for thread in threads:
+        thread.start()
     display_host = f"[{host}]" if ":" in host else host
     base_url = f"http://{display_host}:{server.port}"
     tenant = state.default_tenant
@@ -322,13 +356,15 @@ def serve(
         admin_token=state.admin_token,
         admin=admin,
         auth_mode=state.auth_mode,
+        package_origin_url=origin_url,
     )
     try:
         yield vendor
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+        for running, thread in zip(servers, threads, strict=True):
+            running.shutdown()
+            thread.join(timeout=10)
+            running.server_close()
         admin.close()
     if check_problems and vendor.problems():
         raise MockVendorError("the mock vendor recorded problems:\n" + "\n".join(vendor.problems()))

@@ -210,24 +210,52 @@ def test_fault_slow_download(live_vendor_factory: Any) -> None:
     assert vendor.admin.journal()[-1]["faults"] == ["slow_download"]
 
 
+class _VirtualTime:
+    """Stands in for the ``time`` module of ``mock_vendor.packages``: sleeping moves a
+    virtual clock instead of waiting, so the pace is measured exactly on any machine."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 @pytest.mark.live
 def test_fault_slow_download_keeps_a_rate_above_ten_chunks_a_second(
-    live_vendor_factory: Any,
+    live_vendor_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 4 MB/s is sixty 64 KiB body chunks a second: the pace must follow the clock, not
-    # sleep a tenth of a second per chunk (which capped every rate at 640 KiB/s).
+    # sleep a tenth of a second per chunk (which capped every rate at 640 KiB/s). The
+    # dribble runs on a virtual clock, so the time it takes is exact, not a measurement.
+    import mock_vendor.packages
+
     rate = 4_000_000
     vendor = live_vendor_factory(FAULTS=[f"slow_download:{rate}"], MAX_ASSET_BYTES=2_000_000)
     headers = _live_auth(vendor)
     courses = requests.get(vendor.course_list_url, headers=headers, timeout=10).json()
-    sizes = {}
+    clock = _VirtualTime()
+    monkeypatch.setattr(mock_vendor.packages, "time", clock)
+    paced = {}
     for course in courses:
-        started = time.perf_counter()
+        started, sleeps = clock.now, len(clock.sleeps)
         response = requests.get(course["DownloadPackageUrl"], headers=headers, timeout=30)
-        sizes[len(response.content)] = time.perf_counter() - started
-    size = max(sizes)
+        assert zipfile.is_zipfile(io.BytesIO(response.content))
+        paced[len(response.content)] = (clock.now - started, len(clock.sleeps) - sleeps)
+    size = max(paced)
     assert size > 1_000_000, "need a package of several chunks"
-    assert size / rate * 0.9 <= sizes[size] <= size / rate + 1.0
+    seconds, pauses = paced[size]
+    # The whole body took size/rate seconds of (virtual) time, in many pauses, none of
+    # them a fixed tenth of a second per chunk. (Give or take one pause: the server may
+    # take the pause after the last byte once the client already has the whole body.)
+    assert size / rate - 0.1 <= seconds <= size / rate + 0.1
+    assert pauses > size // (64 * 1024) // 2
+    assert seconds < pauses * 0.1
 
 
 # ------------------------------------------------------------------ AUTH

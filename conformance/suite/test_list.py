@@ -232,6 +232,23 @@ def test_next_pages_are_served(full_list: Walk, old_delta: Walk) -> None:
     old_delta.raise_for("LIST-012")
 
 
+@pytest.mark.requirement("LIST-016")
+def test_next_links_stay_on_the_provider_origin(
+    client: VendorClient, full_list: Walk, old_delta: Walk
+) -> None:
+    paged = [p for walk in (full_list, old_delta) for p in walk.pages if p.next_url]
+    if not paged:
+        pytest.skip("the list fits in one page: no next link to check")
+    for page in paged:
+        if page.next_url is not None and not client.same_origin(page.next_url):
+            raise ConformanceFailure(
+                "LIST-016",
+                expected="next links on the origin (scheme, host, port) of the Provider URL",
+                received=f"next link {page.next_url!r}",
+                exchange=page.exchange,
+            )
+
+
 @pytest.mark.requirement("LIST-013")
 def test_last_page_has_no_next_link(full_list: Walk, old_delta: Walk) -> None:
     full_list.raise_for("LIST-013")

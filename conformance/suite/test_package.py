@@ -108,7 +108,10 @@ def test_package_requires_credentials(
             "Authorization": basic_header(cc_settings.client_id, "cckit-conformance-wrong-secret")
         }
     )
-    for item in downloads[:PROBED]:
+    same_origin = [d for d in downloads if client.same_origin(d.url)]
+    if not same_origin:
+        pytest.skip("every sampled package is on another origin (signed URLs, PKG-019)")
+    for item in same_origin[:PROBED]:
         for headers, what in (({}, "no credentials"), (wrong, "wrong credentials")):
             response = client.send("GET", item.url, headers=headers, stream=True)
             response.close()
@@ -119,6 +122,73 @@ def test_package_requires_credentials(
                     received=f"{response.status_code} for course {item.course_id!r}",
                     exchange=client.exchange(response, body=b""),
                 )
+
+
+def _other_origin(client: VendorClient, downloads: list[Download]) -> list[Download]:
+    other = [d for d in downloads if not client.same_origin(d.url)]
+    if not other:
+        pytest.skip("not applicable: every sampled package is on the Provider URL's origin")
+    return other
+
+
+@pytest.mark.requirement("PKG-019")
+def test_other_origin_packages_need_no_credentials(
+    client: VendorClient, cc_settings: Settings, downloads: list[Download]
+) -> None:
+    """A package on another origin downloads without the LMS's credentials, while the
+    course list still refuses a request without them."""
+    for item in _other_origin(client, downloads)[:PROBED]:
+        response = client.send("GET", item.url, stream=True)
+        response.close()
+        if response.status_code != 200:
+            raise ConformanceFailure(
+                "PKG-019",
+                expected="200 to a package URL on another origin, sent without credentials "
+                "(a signed URL)",
+                received=f"{response.status_code} for course {item.course_id!r}",
+                exchange=client.exchange(response, body=b""),
+            )
+    response = client.send("GET", cc_settings.course_list_url, stream=True)
+    response.close()
+    if response.status_code != 401:
+        raise ConformanceFailure(
+            "PKG-019",
+            expected="the course list still answers 401 to a request without credentials",
+            received=f"{response.status_code}",
+            exchange=client.exchange(response, body=b""),
+        )
+
+
+def _altered(url: str) -> str:
+    """``url`` with the last character of its query changed (a forged signature)."""
+    base, sep, query = url.partition("?")
+    if not sep or not query:
+        return url
+    last = query[-1]
+    return f"{base}?{query[:-1]}{'B' if last == 'A' else 'A'}"
+
+
+@pytest.mark.requirement("PKG-020")
+def test_other_origin_urls_are_signed(client: VendorClient, downloads: list[Download]) -> None:
+    """A package URL on another origin is signed: altered, it is refused."""
+    for item in _other_origin(client, downloads)[:PROBED]:
+        forged = _altered(item.url)
+        if forged == item.url:
+            raise ConformanceFailure(
+                "PKG-020",
+                expected="a signed package URL (a signature and expiry in its query)",
+                received=f"no query string in {item.url!r}",
+                exchange=item.exchange,
+            )
+        response = client.send("GET", forged, stream=True)
+        response.close()
+        if response.status_code < 400:
+            raise ConformanceFailure(
+                "PKG-020",
+                expected="a 4xx answer to the package URL with its signature altered",
+                received=f"{response.status_code} for course {item.course_id!r}",
+                exchange=client.exchange(response, body=b""),
+            )
 
 
 @pytest.mark.requirement("PKG-005")
