@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connector.errors import InvalidField
+from connector.limits import Limits
 from connector.secrets import Secret
 
 AUTH_MODES = ("oauth2", "basic")
@@ -174,9 +175,14 @@ def _is_ip_literal(host: str) -> bool:
 
 
 def validate_limits(value: Mapping[str, Any]) -> dict[str, Any]:
+    """Check limit overrides (:meth:`connector.limits.Limits.from_mapping`); keep only the
+    values that differ from the defaults (a default given again removes its override)."""
     if not isinstance(value, Mapping):
         raise InvalidField("limits", "must be a mapping of limit name to value")
-    return {str(k): v for k, v in value.items()}
+    try:
+        return Limits.from_mapping({str(k): v for k, v in value.items()}).to_mapping()
+    except ValueError as exc:
+        raise InvalidField("limits", str(exc)) from None
 
 
 def validate_text(field_name: str, value: str, max_len: int) -> str:

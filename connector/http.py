@@ -35,38 +35,31 @@ import datetime as dt
 import email.utils
 import http.cookiejar
 import importlib.metadata
-import ipaddress
 import logging
 import random
-import re
-import ssl
 import time
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
-from typing import Literal
 from typing import Protocol
-from urllib.parse import parse_qsl
-from urllib.parse import urlencode
 from urllib.parse import urljoin
-from urllib.parse import urlsplit
-from urllib.parse import urlunsplit
 
 import requests
 from requests.auth import AuthBase
-from urllib3.exceptions import ConnectTimeoutError
-from urllib3.exceptions import NameResolutionError
-from urllib3.exceptions import NewConnectionError
-from urllib3.exceptions import ProtocolError
-from urllib3.exceptions import ReadTimeoutError
 
+from connector import scoping
 from connector import transport
 from connector.errors import VendorError
+from connector.failures import describe_failure
+from connector.failures import is_transient
 from connector.limits import LimitExceeded
 from connector.limits import Limits
-from connector.netpolicy import BlockedAddress
 from connector.netpolicy import NetPolicy
+from connector.scoping import Purpose
+from connector.scoping import UrlRefused
+from connector.scoping import host_allowed
+from connector.scoping import safe_url
 
 __all__ = [
     "RETRY_STATUSES",
@@ -88,14 +81,6 @@ log = logging.getLogger(__name__)
 #: Statuses retried (429 and the transient 5xx).
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 _REDIRECTS: frozenset[int] = frozenset({301, 302, 303, 307, 308})
-_SECRET_PARAM = re.compile(r"sig|token|key|secret|auth|pass|cred|signature", re.IGNORECASE)
-
-#: What a request is for; it decides where it may go and with which credentials.
-Purpose = Literal["list", "token", "package"]
-
-
-class UrlRefused(VendorError):
-    """A URL (or a redirect hop) breaks the credential scoping or scheme rules."""
 
 
 class HttpOptions(Protocol):
@@ -125,84 +110,6 @@ def user_agent() -> str:
     except importlib.metadata.PackageNotFoundError:  # running from an uninstalled tree
         version = "0"
     return f"cckit/{version}"
-
-
-# -- URLs -----------------------------------------------------------------------------------
-
-
-def safe_url(url: str) -> str:
-    """``url`` fit for a message: no user info, signature-like query values hidden."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc.rsplit("@", 1)[-1]
-        query = parts.query
-        if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            query = urlencode(
-                [(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*"
-            )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))[:500]
-    except ValueError:
-        return url[:100]
-
-
-def _origin(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".").lower()
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return parts.scheme.lower(), host, port
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def host_allowed(host: str, patterns: Sequence[str]) -> bool:
-    """Tell whether ``host`` matches an allowed package host.
-
-    A pattern is an exact host (``cdn.example.com``, an IP address) or ``*.`` followed by
-    a domain (``*.example.com``), which matches any host *below* that domain at any depth
-    (``a.example.com``, ``a.b.example.com``) but not ``example.com`` itself. Matching is
-    case-insensitive and ignores a trailing dot.
-    """
-    host = host.rstrip(".").lower()
-    for pattern in patterns:
-        pattern = pattern.strip().rstrip(".").lower()
-        if pattern.startswith("*."):
-            if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
-                return True
-        elif host == pattern:
-            return True
-    return False
-
-
-def check_host_pattern(pattern: str) -> str:
-    """Validate one allowed-package-host pattern; return it normalised.
-
-    Raises:
-        ValueError: not a host name, IP address or ``*.domain`` (one line, naming it).
-    """
-    text = pattern.strip().rstrip(".").lower()
-    bare = text[2:] if text.startswith("*.") else text
-    label = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-    if re.fullmatch(rf"{label}(\.{label})*", bare) or _is_ip(bare):
-        if text.startswith("*.") and "." not in bare:
-            raise ValueError(f"allowed package host {pattern!r}: '*.' needs a domain below a TLD")
-        return text
-    raise ValueError(f"allowed package host {pattern!r}: not a host name or *.domain")
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 # -- retries --------------------------------------------------------------------------------
@@ -269,54 +176,6 @@ class RetryBudget:
 def pause(seconds: float) -> None:
     """Wait between attempts (a function of its own so that tests can record it)."""
     time.sleep(seconds)
-
-
-# -- failures -------------------------------------------------------------------------------
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        item = todo.pop(0)
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        linked = [getattr(item, "reason", None), item.__cause__, item.__context__, *item.args]
-        todo.extend(link for link in linked if isinstance(link, BaseException))
-
-
-def describe_failure(exc: BaseException, limits: Limits | None = None) -> str:
-    """One short line for a failed request: refused, timed out, TLS, DNS, policy..."""
-    limits = limits or Limits()
-    for item in _chain(exc):
-        if isinstance(item, LimitExceeded):
-            return str(item).split(": ", 1)[-1]
-        if isinstance(item, transport.BlockedConnection | BlockedAddress):
-            text = str(item)
-            return text.split(": ", 1)[-1] if isinstance(item, NewConnectionError) else text
-    for item in _chain(exc):
-        if isinstance(item, NameResolutionError) or type(item).__name__ == "gaierror":
-            return "DNS lookup failed (the host name does not resolve)"
-        if isinstance(item, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(item, ssl.SSLCertVerificationError):
-            return f"TLS certificate rejected ({item.verify_message})"
-        if isinstance(item, ssl.SSLError):
-            return f"TLS error ({item.reason or 'handshake failed'})"
-    for item in _chain(exc):
-        if isinstance(item, ConnectTimeoutError) and not isinstance(item, NewConnectionError):
-            return f"connect timed out (limit connect_timeout_s={limits.connect_timeout_s:g})"
-        if isinstance(item, ReadTimeoutError | TimeoutError):
-            return f"timed out waiting for data (limit read_timeout_s={limits.read_timeout_s:g})"
-        if isinstance(item, ConnectionResetError):
-            return "connection reset by the vendor"
-        if isinstance(item, NewConnectionError):
-            return "cannot connect"
-        if isinstance(item, ProtocolError):
-            return "the vendor broke the connection"
-    return type(exc).__name__
 
 
 class _NoAuth(AuthBase):
@@ -407,46 +266,14 @@ class VendorSession(requests.Session):
     # -- rules ------------------------------------------------------------------------------
 
     def credentials_for(self, url: str, purpose: Purpose) -> bool:
-        """Check ``url`` for ``purpose``; tell whether credentials may go with it.
-
-        Raises:
-            UrlRefused: the scheme, origin or host is not allowed for this purpose.
-        """
-        shown = safe_url(url)
-        try:
-            scheme, host, port = _origin(url)
-        except ValueError:
-            raise UrlRefused(shown, None, "not a valid URL") from None
-        if scheme not in ("http", "https") or not host:
-            raise UrlRefused(shown, None, "not an absolute http(s) URL")
-        if scheme == "http" and not _is_loopback(host):
-            raise UrlRefused(shown, None, "plain http is allowed only to a loopback host")
-        if purpose == "token":
-            if self.auth_url is None or _origin(self.auth_url) != (scheme, host, port):
-                raise UrlRefused(
-                    shown, None, "the token request goes only to the Authentication URL"
-                )
-            return True
-        if self.provider_url is not None and _origin(self.provider_url) == (scheme, host, port):
-            return True
-        if purpose == "list":
-            raise UrlRefused(
-                shown, None,
-                f"next link to another origin than the Provider URL's "
-                f"({safe_url(self._provider_origin())}); refused",
-            )  # fmt: skip
-        if scheme != "https" and not _is_loopback(host):
-            raise UrlRefused(shown, None, "a package from another origin must use https")
-        if not host_allowed(host, self.allowed_package_hosts):
-            raise UrlRefused(
-                shown, None,
-                f"package host {host!r} is not in the integration's allowed package hosts",
-            )  # fmt: skip
-        return False
-
-    def _provider_origin(self) -> str:
-        scheme, host, port = _origin(self.provider_url or "")
-        return f"{scheme}://{host}:{port}"
+        """Check ``url`` for ``purpose`` (:func:`connector.scoping.credentials_for`)."""
+        return scoping.credentials_for(
+            url,
+            purpose,
+            provider_url=self.provider_url,
+            auth_url=self.auth_url,
+            allowed_package_hosts=self.allowed_package_hosts,
+        )
 
     def deadline(self, seconds: float, limit: str) -> contextlib.AbstractContextManager[Any]:
         """A :func:`connector.transport.deadline` that never outlives the run's."""
@@ -586,7 +413,7 @@ class VendorSession(requests.Session):
         self, exc: BaseException, url: str, budget: RetryBudget, attempt: int
     ) -> float:
         cause = describe_failure(exc, self.limits)
-        if isinstance(exc, UrlRefused | ValueError) or not _transient(exc):
+        if isinstance(exc, UrlRefused | ValueError) or not is_transient(exc):
             if isinstance(exc, VendorError):
                 raise exc
             raise VendorError(safe_url(url), None, f"request failed: {cause}") from None
@@ -621,16 +448,6 @@ class _Retry(Exception):
     def __init__(self, wait: float) -> None:
         super().__init__(wait)
         self.wait = wait
-
-
-def _transient(exc: BaseException) -> bool:
-    """Connection failures worth another attempt (not policy, TLS or DNS failures)."""
-    for item in _chain(exc):
-        if isinstance(item, BlockedAddress | transport.BlockedConnection | LimitExceeded):
-            return False
-        if isinstance(item, NameResolutionError | ssl.SSLError):
-            return False
-    return isinstance(exc, requests.ConnectionError | requests.Timeout | OSError)
 
 
 def _read_some(response: requests.Response, cap: int) -> bytes:

@@ -214,22 +214,19 @@ def download(
     ``package_deadline_s``; waits between attempts follow its :class:`RetryBudget`.
 
     Args:
-        session: the run's session (credentials only on the Provider URL's origin; a
-            package on another origin must be on an allowed package host).
+        session: the run's session (it applies the scoping rules and limits).
         url: the course's ``DownloadPackageUrl``.
         directory: where the temporary file goes (created when missing).
         course_id: the course, for error messages.
         max_bytes: size cap; the transfer stops as soon as it is passed.
-        attempts: transfers tried in all (the first plus resumes/restarts); default the
-            session's ``attempts`` limit.
+        attempts: transfers tried in all (first, resumes, restarts; default: the limit).
         spool_bytes: packages up to this size are kept in memory.
 
     Returns:
         The downloaded package; the caller calls :meth:`Download.discard`.
 
     Raises:
-        PackageError: refused URL, bad status, over the cap, a deadline, or still
-            broken after ``attempts``.
+        PackageError: refused URL, bad status, over a cap or deadline, still broken.
     """
     limits = session.limits
     sink = _Spool(directory, spool_bytes)
@@ -347,41 +344,81 @@ def _attempt(
     Raises:
         PackageError: an answer that no retry can fix (4xx, over the cap, too long).
     """
-    status = response.status_code
-    ranged = "Range" in response.request.headers
-    if status == 206 and ranged:
-        if _range_start(response) != state.received:
-            # Not the bytes we asked for: restart from scratch next time.
-            state.restart(forget_validator=True)
-            return None, "the vendor answered a Range request with the wrong range"
-        state.resumed += 1
-        expected = _range_total(response)
-        if response.headers.get("Content-Length"):
-            expected = state.received + _content_length(response, course_id, url)
-    elif status == 200:
-        if state.received:
-            log.info("course %s: vendor ignored Range; downloading again", course_id)
-            state.restart()
-        length = response.headers.get("Content-Length")
-        expected = _content_length(response, course_id, url) if length else -1
-        state.validator = _strong_etag(response) or response.headers.get("Last-Modified")
-    elif status == 416 and ranged:
-        state.restart(forget_validator=True)
-        return None, "the vendor refused the Range request (416)"
-    elif status in (401, 403):
-        raise PackageError(course_id, f"{url}: HTTP {status}: credentials rejected")
-    else:
-        reason = f"{url}: HTTP {status} {response.reason}".rstrip()
-        if status in RETRY_STATUSES:
-            return None, reason
-        raise PackageError(course_id, reason)
+    expected = _expected_length(response, state, url, course_id)
+    if isinstance(expected, str):
+        return None, expected
     if expected > max_bytes:
         raise PackageError(
             course_id,
             f"{url}: Content-Length {expected} over the size cap of {max_bytes} bytes",
             ("PKG-016",),
         )
+    broken = _stream(response, state, url, course_id=course_id, max_bytes=max_bytes, limits=limits)
+    if broken:
+        return None, broken
+    current = transport.current_deadline()
+    if current is not None:
+        current.check(url)  # a body cut by the watchdog can look complete
     encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+    if expected >= 0 and not encoded and state.received != expected:
+        if state.received > expected:
+            raise PackageError(course_id, f"{url}: {state.received} bytes, {expected} announced")
+        return None, f"short read: {state.received} of {expected} bytes"
+    return state.received, ""
+
+
+def _expected_length(
+    response: requests.Response, state: _Transfer, url: str, course_id: str
+) -> int | str:
+    """The complete length announced (-1: unknown), or why this answer is retried.
+
+    Raises:
+        PackageError: a status no retry can fix.
+    """
+    status = response.status_code
+    ranged = "Range" in response.request.headers
+    if status == 206 and ranged:
+        if _range_start(response) != state.received:
+            # Not the bytes we asked for: restart from scratch next time.
+            state.restart(forget_validator=True)
+            return "the vendor answered a Range request with the wrong range"
+        state.resumed += 1
+        if response.headers.get("Content-Length"):
+            return state.received + _content_length(response, course_id, url)
+        return _range_total(response)
+    if status == 200:
+        if state.received:
+            log.info("course %s: vendor ignored Range; downloading again", course_id)
+            state.restart()
+        state.validator = _strong_etag(response) or response.headers.get("Last-Modified")
+        length = response.headers.get("Content-Length")
+        return _content_length(response, course_id, url) if length else -1
+    if status == 416 and ranged:
+        state.restart(forget_validator=True)
+        return "the vendor refused the Range request (416)"
+    if status in (401, 403):
+        raise PackageError(course_id, f"{url}: HTTP {status}: credentials rejected")
+    reason = f"{url}: HTTP {status} {response.reason}".rstrip()
+    if status in RETRY_STATUSES:
+        return reason
+    raise PackageError(course_id, reason)
+
+
+def _stream(
+    response: requests.Response,
+    state: _Transfer,
+    url: str,
+    *,
+    course_id: str,
+    max_bytes: int,
+    limits: Limits,
+) -> str | None:
+    """Append the body to ``state``; why the transfer broke, or ``None`` when it ended.
+
+    Raises:
+        PackageError: over the size cap, or an undecodable body.
+        LimitExceeded: the deadline cut the transfer.
+    """
     try:
         for chunk in transport.iter_body(
             response, url, cap=max_bytes - state.received, limit="max_package_bytes"
@@ -400,15 +437,8 @@ def _attempt(
         if current is not None and current.expired:
             raise LimitExceeded(current.limit, current.value, url, "deadline exceeded") from None
         why = describe_failure(exc, limits)
-        return None, f"transfer broken after {state.received} bytes ({why})"
-    current = transport.current_deadline()
-    if current is not None:
-        current.check(url)  # a body cut by the watchdog can look complete
-    if expected >= 0 and not encoded and state.received != expected:
-        if state.received > expected:
-            raise PackageError(course_id, f"{url}: {state.received} bytes, {expected} announced")
-        return None, f"short read: {state.received} of {expected} bytes"
-    return state.received, ""
+        return f"transfer broken after {state.received} bytes ({why})"
+    return None
 
 
 def _content_length(response: requests.Response, course_id: str, url: str) -> int:

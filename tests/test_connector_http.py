@@ -17,13 +17,13 @@ from connector.errors import VendorError
 from connector.http import RetryBudget
 from connector.http import UrlRefused
 from connector.http import VendorSession
-from connector.http import check_host_pattern
 from connector.http import describe_failure
 from connector.http import host_allowed
 from connector.http import make_session
 from connector.http import safe_url
 from connector.http import user_agent
 from connector.limits import Limits
+from connector.scoping import check_host_pattern
 
 URL = "https://vendor.example/courses"
 TOKEN = "https://auth.vendor.example/token"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -20,7 +21,9 @@ from connector.cli._common import open_store
 from connector.cli._common import store_options
 from connector.cli._common import table
 from connector.cli._common import when
+from connector.fields import validate_limits
 from connector.integrations import Integration
+from connector.limits import Limits
 from connector.secrets import Secret
 from schemas import visible
 
@@ -92,6 +95,37 @@ _ALLOWED_HOSTS = click.option(
 )
 
 
+_LIMITS = click.option(
+    "--limit",
+    "limit_values",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Change one network or size limit (see 'Security model' in docs/connector.md), "
+    "e.g. --limit read_timeout_s=60. Repeatable; on update, other limits keep their value "
+    "and NAME=default removes an override.",
+)
+
+
+def _parse_limits(
+    values: tuple[str, ...], current: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """``--limit NAME=VALUE`` options merged onto ``current`` and checked (one-line errors)."""
+    merged: dict[str, Any] = dict(current or {})
+    for text in values:
+        name, sep, value = text.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise click.UsageError(f"--limit wants NAME=VALUE, not {text!r}")
+        if value.lower() == "default":
+            merged.pop(name, None)
+            if name not in Limits.names():
+                raise click.UsageError(f"--limit: unknown limit {name!r}")
+        else:
+            merged[name] = value
+    with errors():
+        return validate_limits(merged)
+
+
 @integrations.command("add")
 @click.option("--name", required=True, help="Integration Name (unique; letters, digits, . _ -).")
 @click.option("--provider", required=True, help="Provider Name (the vendor).")
@@ -115,6 +149,7 @@ _ALLOWED_HOSTS = click.option(
 )
 @click.option("--disabled", is_flag=True, help="Register it disabled (the scheduler skips it).")
 @_ALLOWED_HOSTS
+@_LIMITS
 @FORMAT
 @store_options
 def integrations_add(
@@ -131,6 +166,7 @@ def integrations_add(
     full_every_days: int,
     disabled: bool,
     allowed_package_hosts: tuple[str, ...],
+    limit_values: tuple[str, ...],
     output_format: str,
     home: str | None,
     db_url: str | None,
@@ -150,6 +186,7 @@ def integrations_add(
         integrations_api.parse_sync_time(sync_time)
         integrations_api.validate_timezone(timezone)
         integrations_api.validate_allowed_hosts(allowed_package_hosts)
+    limits = _parse_limits(limit_values)
     secret = _read_secret(client_secret, client_secret_env, required=True)
     with errors():
         item = integrations_api.add(
@@ -167,6 +204,7 @@ def integrations_add(
             full_every_days=full_every_days,
             enabled=not disabled,
             allowed_package_hosts=allowed_package_hosts,
+            limits=limits,
         )
     if output_format == "json":
         echo_json(item.to_dict())
@@ -295,6 +333,7 @@ def integrations_show(name: str, output_format: str, home: str | None, db_url: s
 @click.option("--full-every-days", type=int, default=None)
 @_ALLOWED_HOSTS
 @click.option("--no-allowed-package-hosts", is_flag=True, help="Allow packages from no other host.")
+@_LIMITS
 @store_options
 def integrations_update(
     name: str,
@@ -303,6 +342,7 @@ def integrations_update(
     prompt_secret: bool,
     allowed_package_hosts: tuple[str, ...],
     no_allowed_package_hosts: bool,
+    limit_values: tuple[str, ...],
     home: str | None,
     db_url: str | None,
     **fields: Any,
@@ -319,12 +359,18 @@ def integrations_update(
     if no_allowed_package_hosts:
         hosts = ()
     given = {k: v for k, v in fields.items() if v is not None}
-    anything = given or hosts is not None or client_secret or client_secret_env or prompt_secret
+    anything = (
+        given or hosts is not None or client_secret or client_secret_env or prompt_secret
+    ) or limit_values
     if not anything:
         raise click.UsageError(
             "nothing to change: give at least one option (see cckit integrations update --help)"
         )
     settings, engine = open_store(home, db_url, must_exist=True)
+    if limit_values:
+        with errors():
+            current = integrations_api.get(engine, settings, name).limit_overrides
+        given["limits"] = _parse_limits(limit_values, current)
     secret = _read_secret(client_secret, client_secret_env, required=prompt_secret)
     with errors():
         item = integrations_api.update(
