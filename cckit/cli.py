@@ -29,6 +29,7 @@ WING_COMMANDS: dict[str, str] = {
     "vendor": "mock_vendor.cli:vendor",
     "conformance": "conformance.cli:conformance",
     "console": "console.cli:console",
+    "lms-check": "lms_check.cli:lms_check",
 }
 
 

@@ -94,7 +94,40 @@ def next_link(response: requests.Response) -> tuple[str | None, str | None]:
     return None, None
 
 
-def walk(client: VendorClient, url: str, *, if_modified_since: str | None = None) -> Walk:
+class Progress:
+    """Prints a line to stderr at most every ``every`` seconds (long fetches stay visible)."""
+
+    def __init__(self, enabled: bool, every: float = 5.0) -> None:
+        import time
+
+        self.enabled = enabled
+        self.every = every
+        self._clock = time.monotonic
+        self._started = self._clock()
+        self._last = self._started
+
+    def __call__(self, text: str) -> None:
+        """Print ``text`` with the elapsed time, unless a line went out less than ``every`` ago."""
+        if not self.enabled:
+            return
+        now = self._clock()
+        if now - self._last < self.every:
+            return
+        self._last = now
+        import sys
+
+        print(
+            f"cckit conformance: {text} ({now - self._started:.0f} s)", file=sys.stderr, flush=True
+        )
+
+
+def walk(
+    client: VendorClient,
+    url: str,
+    *,
+    if_modified_since: str | None = None,
+    progress: Progress | None = None,
+) -> Walk:
     """Fetch a course list, following ``next`` links with loop detection.
 
     Raises:
@@ -182,6 +215,9 @@ def walk(client: VendorClient, url: str, *, if_modified_since: str | None = None
             return result
         page.courses = body
         result.courses.extend(body)
+        if progress is not None:
+            what = "course list" if if_modified_since is None else "course list (delta)"
+            progress(f"{what}: {len(result.pages)} page(s), {len(result.courses)} course(s)")
         target, problem = next_link(response)
         if problem:
             result.record(

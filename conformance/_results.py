@@ -139,13 +139,50 @@ class ConformanceResult:
                 item.message if len(item.message) <= room else item.message[: room - 3] + "..."
             )
             lines.append(f"{item.id:<12} {item.level:<7} {item.status:<9} {message}".rstrip())
+        lines.append(self.summary_line())
+        return "\n".join(lines)
+
+    def summary_line(self) -> str:
+        """The one-line count per requirement (the table, the CLI and JUnit agree on it)."""
         s = self.summary
-        lines.append(
+        return (
             f"{s['passed']} passed, {s['failed']} failed, {s['warnings']} warnings, "
             f"{s['skipped']} skipped, {s['expected']} expected "
-            f"(seed {self.seed}; target {self.target})"
+            f"({len(self.requirements)} requirements; seed {self.seed}; target {self.target})"
         )
-        return "\n".join(lines)
+
+    def to_junit(self) -> str:
+        """JUnit XML with one test case per requirement: the same count as the table.
+
+        A failure carries its explanation; a warning passes with it in ``<system-out>``;
+        skipped and expected requirements are skipped cases.
+        """
+        from xml.sax.saxutils import escape
+        from xml.sax.saxutils import quoteattr
+
+        s = self.summary
+        cases = []
+        for item in self.requirements:
+            body = ""
+            if item.status == "failed":
+                text = escape("\n\n".join(item.details) or item.message)
+                body = f"<failure message={quoteattr(item.message)}>{text}</failure>"
+            elif item.status in ("skipped", "expected"):
+                body = f"<skipped message={quoteattr(item.message or item.status)} />"
+            elif item.status == "warning":
+                text = escape("WARNING\n" + "\n\n".join(item.details or (item.message,)))
+                body = f"<system-out>{text}</system-out>"
+            name = quoteattr(f"{item.id} {item.title}")
+            classname = quoteattr(f"conformance.{item.id.split('-')[0]}")
+            cases.append(f"<testcase classname={classname} name={name}>{body}</testcase>")
+        skipped = s["skipped"] + s["expected"]
+        return (
+            '<?xml version="1.0" encoding="utf-8"?>\n'
+            f'<testsuites><testsuite name="cckit-conformance" tests="{len(self.requirements)}" '
+            f'failures="{s["failed"]}" errors="0" skipped="{skipped}">\n'
+            + "\n".join(cases)
+            + "\n</testsuite></testsuites>\n"
+        )
 
     def to_html(self) -> str:
         """A self-contained HTML report (inline CSS, no external assets)."""

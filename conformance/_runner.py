@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from conformance._results import ConformanceResult
+from conformance._settings import OptionStyle
 from conformance._settings import Settings
 from conformance._settings import build
 from conformance.errors import ConfigurationError
@@ -35,6 +35,7 @@ def check_vendor(
     html: str | os.PathLike[str] | None = None,
     quiet: bool = True,
     pytest_args: Sequence[str] = (),
+    option_style: OptionStyle = "pytest",
 ) -> ConformanceResult:
     """Check a vendor against contract v1 and return the per-requirement result.
 
@@ -53,10 +54,12 @@ def check_vendor(
         html: Write a self-contained HTML report here.
         quiet: Swallow pytest's console output (the CLI shows it).
         pytest_args: Extra pytest arguments (e.g. ``["-k", "AUTH"]``).
+        option_style: How error messages name options: ``"pytest"`` (``--cc-auth-url``)
+            or ``"cli"`` (``--auth-url``, for ``cckit conformance run``).
 
-    The run is in-process and changes the working directory to the kit's folder while it
-    lasts (relative paths given here are made absolute first), so do not call it from
-    several threads at once.
+    The run is in-process (``pytest.main``); relative paths given here are made absolute
+    first. It neither changes the working directory nor touches ``sys.modules``. Do not
+    call it from several threads at once (pytest keeps global state).
 
     Returns:
         The :class:`~conformance.ConformanceResult` (``exit_code`` 0 when nothing failed).
@@ -67,7 +70,6 @@ def check_vendor(
     """
 
     def absolute(path: str | os.PathLike[str] | None) -> str | None:
-        # The run happens with the kit's folder as working directory (see run_pytest).
         return os.path.abspath(path) if path else None
 
     settings = build(
@@ -82,11 +84,17 @@ def check_vendor(
         expected_failures=absolute(expected_failures),
         report_json=absolute(report_json),
         html=absolute(html),
+        option_style=option_style,
     )
     preflight(settings)
-    args = pytest_arguments(settings, junitxml=absolute(junitxml), quiet=quiet)
+    args = pytest_arguments(settings, junitxml=None, quiet=quiet)
     args += list(pytest_args)
-    return run_pytest(args, settings, quiet=quiet)
+    result = run_pytest(args, settings, quiet=quiet)
+    if junitxml:
+        # One test case per requirement, like the table and the JSON report (pytest's own
+        # --junitxml would count checks instead).
+        Path(os.fspath(junitxml)).write_text(result.to_junit(), encoding="utf-8")
+    return result
 
 
 def preflight(settings: Settings) -> None:
@@ -157,6 +165,10 @@ def pytest_arguments(
         args.append(f"--cc-auth-url={settings.auth_url}")
     if settings.strict:
         args.append("--cc-strict")
+    if not quiet:
+        # Progress lines on long fetches reach the terminal only without capture; the
+        # checks themselves print nothing.
+        args += ["--cc-progress", "-s"]
     if settings.expected_failures_file:
         args.append(f"--cc-expected-failures={settings.expected_failures_file}")
     if settings.report_json:
@@ -165,8 +177,9 @@ def pytest_arguments(
         args.append(f"--cc-html={settings.html}")
     if junitxml:
         args.append(f"--junitxml={os.fspath(junitxml)}")
-    if quiet:
-        args.append("-q")
+    # -qq: pytest's own count line ("68 passed, 2 skipped") counts checks, not
+    # requirements; the plugin's table ends with the per-requirement count instead.
+    args.append("-q" if quiet else "-qq")
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         # Entry points are off: load the plugin (and hypothesis's) by name.
         args += ["-p", "conformance.plugin"]
@@ -194,19 +207,12 @@ def run_pytest(args: list[str], settings: Settings, *, quiet: bool) -> Conforman
     import pytest
 
     sink = _Sink()
-    before = set(sys.modules)
     output = io.StringIO()
     redirect = contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext()
-    try:
-        # From the kit's folder, pytest names checks "conformance/suite/test_auth.py::..."
-        # instead of a path into site-packages relative to wherever the user stands.
-        with redirect, contextlib.chdir(_PACKAGE_DIR.parent):
-            code = pytest.main(args, plugins=[sink])
-    finally:
-        # Fresh suite modules next time (another target, another seed).
-        for name in set(sys.modules) - before:
-            if name.startswith("conformance.suite"):
-                del sys.modules[name]
+    # Check names come from --rootdir (the kit's folder): "conformance/suite/test_auth.py::"
+    # wherever the caller stands; the working directory and sys.modules are left alone.
+    with redirect:
+        code = pytest.main(args, plugins=[sink])
     if sink.result is None:
         tail = output.getvalue().strip().splitlines()[-5:]
         raise ConfigurationError(

@@ -17,6 +17,15 @@ from typing import Literal
 from conformance.errors import ConfigurationError
 
 AuthMode = Literal["oauth2", "basic"]
+OptionStyle = Literal["pytest", "cli"]
+
+
+def option_flag(name: str, style: OptionStyle = "pytest") -> str:
+    """How a user spells option ``name`` (``"client-id"``): ``--cc-client-id`` in pytest,
+    ``--client-id`` on ``cckit conformance run``."""
+    return f"--cc-{name}" if style == "pytest" else f"--{name}"
+
+
 AUTH_MODES: tuple[AuthMode, ...] = ("oauth2", "basic")
 DEFAULT_MAX_PACKAGES = 10
 DEFAULT_SEED = 0
@@ -67,6 +76,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", f"Seed for package sampling and probes (default {DEFAULT_SEED})", kind="int"),
     Option("strict", "Fail on SHOULD requirements too (default: warn)", kind="bool"),
     Option(
+        "progress",
+        "Print a progress line to stderr every few seconds while the course list or the "
+        "packages are fetched (use with -s)",
+        kind="bool",
+    ),
+    Option(
         "expected_failures",
         "JSON or YAML file of requirement IDs expected to fail, each with a reason",
         kind="path",
@@ -100,6 +115,7 @@ class Settings:
         expected_failures: Requirement ID -> expected-failure entry.
         report_json: Where to write the JSON report, if anywhere.
         html: Where to write the HTML report, if anywhere.
+        progress: Print progress lines during long fetches.
         sources: Option name -> where its value came from (``cli``, ``env``, ``ini``,
             ``default``).
     """
@@ -117,6 +133,7 @@ class Settings:
     report_json: str | None = None
     html: str | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False)
+    progress: bool = False
 
     def header_lines(self) -> list[str]:
         """Lines for the pytest report header (secret redacted)."""
@@ -197,6 +214,7 @@ def resolve(
         report_json=raw["report_json"],
         html=raw["html"],
         sources=sources,
+        progress=_bool(raw["progress"], "progress"),
     )
 
 
@@ -214,33 +232,47 @@ def build(
     report_json: str | os.PathLike[str] | None = None,
     html: str | os.PathLike[str] | None = None,
     sources: dict[str, str] | None = None,
+    option_style: OptionStyle = "pytest",
+    progress: bool = False,
 ) -> Settings:
     """Validate raw option values into :class:`Settings`.
+
+    Args:
+        option_style: How messages name the options: ``"pytest"`` (``--cc-client-id``) or
+            ``"cli"`` (``--client-id``, as ``cckit conformance run`` spells them).
 
     Raises:
         ConfigurationError: With a message naming the option and the problem.
     """
+
+    def flag(name: str) -> str:
+        return option_flag(name, option_style)
+
     mode = (auth_mode or "oauth2").strip().lower()
     if mode not in AUTH_MODES:
-        raise ConfigurationError(f"--cc-auth-mode: expected oauth2 or basic, got {auth_mode!r}")
+        raise ConfigurationError(
+            f"{flag('auth-mode')}: expected oauth2 or basic, got {auth_mode!r}"
+        )
     if not _is_http_url(course_list_url):
         raise ConfigurationError(
-            f"--cc-course-list-url: expected an absolute http(s) URL, got {course_list_url!r}"
+            f"{flag('course-list-url')}: expected an absolute http(s) URL, got {course_list_url!r}"
         )
     if mode == "oauth2":
         if not auth_url:
             raise ConfigurationError(
-                "--cc-auth-url is required with --cc-auth-mode oauth2 "
-                "(use --cc-auth-mode basic for a vendor without a token endpoint)"
+                f"{flag('auth-url')} is required with {flag('auth-mode')} oauth2 "
+                f"(use {flag('auth-mode')} basic for a vendor without a token endpoint)"
             )
         if not _is_http_url(auth_url):
             raise ConfigurationError(
-                f"--cc-auth-url: expected an absolute http(s) URL, got {auth_url!r}"
+                f"{flag('auth-url')}: expected an absolute http(s) URL, got {auth_url!r}"
             )
     if not client_id:
-        raise ConfigurationError("--cc-client-id is required")
+        raise ConfigurationError(f"{flag('client-id')} is required")
     if not client_secret:
-        raise ConfigurationError(f"--cc-client-secret (or the {SECRET_ENV} variable) is required")
+        raise ConfigurationError(
+            f"{flag('client-secret')} (or the {SECRET_ENV} variable) is required"
+        )
     expected_path = os.fspath(expected_failures) if expected_failures else None
     return Settings(
         course_list_url=course_list_url,
@@ -248,14 +280,17 @@ def build(
         client_id=str(client_id),
         client_secret=str(client_secret),
         auth_mode=mode,
-        max_packages=_int(max_packages, "max-packages", DEFAULT_MAX_PACKAGES, minimum=0),
-        seed=_int(seed, "seed", DEFAULT_SEED, minimum=0),
+        max_packages=_int(
+            max_packages, flag("max-packages"), DEFAULT_MAX_PACKAGES, minimum=0, named=True
+        ),
+        seed=_int(seed, flag("seed"), DEFAULT_SEED, minimum=0, named=True),
         strict=bool(strict),
         expected_failures=load_expected_failures(expected_path) if expected_path else {},
         expected_failures_file=expected_path,
         report_json=os.fspath(report_json) if report_json else None,
         html=os.fspath(html) if html else None,
         sources=dict(sources or {}),
+        progress=progress,
     )
 
 
@@ -329,15 +364,22 @@ def _is_http_url(value: object) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def _int(value: object, name: str, default: int, *, minimum: int) -> int:
+def _int(value: object, name: str, default: int, *, minimum: int, named: bool = False) -> int:
+    # ``named``: ``name`` is already the option as the user spells it.
+    if named:
+        return _int_flag(value, name, default, minimum=minimum)
+    return _int_flag(value, f"--cc-{name}", default, minimum=minimum)
+
+
+def _int_flag(value: object, name: str, default: int, *, minimum: int) -> int:
     if value in (None, ""):
         return default
     try:
         number = int(str(value))
     except ValueError:
-        raise ConfigurationError(f"--cc-{name}: expected an integer, got {value!r}") from None
+        raise ConfigurationError(f"{name}: expected an integer, got {value!r}") from None
     if number < minimum:
-        raise ConfigurationError(f"--cc-{name}: must be >= {minimum}, got {number}")
+        raise ConfigurationError(f"{name}: must be >= {minimum}, got {number}")
     return number
 
 

@@ -92,6 +92,7 @@ def run(
             junitxml=junitxml,
             html=html,
             quiet=False,
+            option_style="cli",
         )
     except ConfigurationError as exc:
         raise click.UsageError(str(exc)) from None

@@ -14,6 +14,7 @@ passes fails the run, so the file cannot go stale.
 
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 STATE_KEY = pytest.StashKey["_Conformance"]()
 #: The run's result, once the session finished.
 RESULT_KEY = pytest.StashKey["ConformanceResult"]()
+#: Per check: the phases whose failure the plugin judged, and a failure's explanation.
+_JUDGED_KEY = pytest.StashKey[set[str]]()
+_DETAIL_KEY = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -118,6 +122,27 @@ class _Conformance:
                             "@pytest.mark.requirement (see schemas/requirements.json)"
                         ) from None
 
+    # Outcomes are decided while a check runs, with pytest's public outcome API: a SHOULD
+    # failure (without --cc-strict) is swallowed so that the check passes, a listed
+    # expected failure becomes ``pytest.xfail``, a SHOULD failure in a fixture becomes
+    # ``pytest.skip``. Reports are only read afterwards, never rewritten.
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Any:
+        try:
+            return (yield)
+        except Exception as exc:
+            self._judge(item, exc, "setup")
+            return None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        try:
+            return (yield)
+        except Exception as exc:
+            self._judge(item, exc, "call")
+            return None
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report: pytest.TestReport = yield
@@ -126,6 +151,45 @@ class _Conformance:
             self._observe(item, ids, report, call)
         return report
 
+    def _judge(self, item: pytest.Item, exc: Exception, when: str) -> None:
+        """Decide what a failing check means for its requirements; re-raise a real failure."""
+        from conformance._results import Observation
+        from conformance.errors import ConformanceFailure
+
+        ids = [str(i) for mark in item.iter_markers("requirement") for i in mark.args]
+        if not ids:
+            raise exc
+        failing, level, message, detail = _explain(ids, exc)
+        agg = self.aggregator
+        judged: set[str] = item.stash.setdefault(_JUDGED_KEY, set())
+        judged.add(when)
+        expected = [rid for rid in failing if rid in agg.expected]
+        if expected and len(expected) == len(failing):
+            for rid in failing:
+                note = f"expected: {agg.expected[rid]}"
+                agg.add(rid, Observation("expected", note, item.nodeid, detail))
+            reasons = "; ".join(f"{rid}: {agg.expected[rid]}" for rid in expected)
+            pytest.xfail(f"expected failure ({reasons})")
+        if level == "MAY" or (level == "SHOULD" and not self.settings.strict):
+            # Never stricter than the contract: a SHOULD is a warning, a MAY nothing.
+            status: Status = "warning" if level == "SHOULD" else "passed"
+            for rid in failing:
+                agg.add(rid, Observation(status, message, item.nodeid, detail))
+            if level == "SHOULD":
+                self.warnings.append(detail)
+            if when == "call":
+                # Shown as <system-out> in JUnit XML (junit_logging = system-out), so that
+                # CI users see the warning next to the passing check.
+                item.add_report_section("call", "stdout", f"{status.upper()}\n{detail}\n")
+                return
+            # A passed setup would let pytest run the check without its fixture.
+            pytest.skip(f"{status}: {message}")
+        for rid in failing:
+            agg.add(rid, Observation("failed", message, item.nodeid, detail))
+        if isinstance(exc, ConformanceFailure):
+            item.stash[_DETAIL_KEY] = detail
+        raise exc
+
     def _observe(
         self,
         item: pytest.Item,
@@ -133,70 +197,36 @@ class _Conformance:
         report: pytest.TestReport,
         call: pytest.CallInfo[None],
     ) -> None:
-        import schemas
         from conformance._results import Observation
-        from conformance.errors import ConformanceFailure
 
         agg = self.aggregator
         nodeid = item.nodeid
-        if report.when == "call" and report.passed:
+        judged = item.stash.get(_JUDGED_KEY, set())
+        if report.when == "call" and report.passed and "call" not in judged:
             for rid in ids:
                 agg.add(rid, Observation("passed", "", nodeid))
             return
-        if report.skipped and not hasattr(report, "wasxfail"):
+        if report.skipped and not hasattr(report, "wasxfail") and report.when not in judged:
             reason = _skip_reason(report)
             for rid in ids:
                 agg.add(rid, Observation("skipped", reason, nodeid))
             return
         if not report.failed:
             return
+        if report.when in judged:
+            detail = item.stash.get(_DETAIL_KEY, None)
+            if detail is not None:
+                # The structured explanation is the whole story; a traceback adds noise.
+                report.longrepr = detail
+            return
+        # A failure outside the judged phases (e.g. teardown).
         exc = call.excinfo.value if call.excinfo is not None else None
-        if isinstance(exc, ConformanceFailure):
-            failing = [exc.requirement]
-            level = exc.level
-            message = exc.summary
-            detail = exc.render()
-            notes = getattr(exc, "__notes__", None) or []
-            if notes:
-                detail += "\n" + "\n".join(str(n) for n in notes)
-            # The structured explanation is the whole story; a traceback adds noise.
-            report.longrepr = detail
+        if isinstance(exc, Exception):
+            failing, _level, message, text = _explain(ids, exc)
         else:
-            failing = ids
-            levels = [schemas.requirement(rid).level for rid in ids]
-            level = "MUST" if "MUST" in levels else ("SHOULD" if "SHOULD" in levels else "MAY")
-            text = call.excinfo.exconly() if call.excinfo is not None else str(report.longrepr)
-            message = f"{' '.join(ids)}: {text.splitlines()[0] if text else 'failed'}"
-            detail = str(report.longreprtext)
-        expected = [rid for rid in failing if rid in agg.expected]
-        if expected and len(expected) == len(failing):
-            reasons = "; ".join(f"{rid}: {agg.expected[rid]}" for rid in expected)
-            report.outcome = "skipped"
-            report.wasxfail = f"expected failure ({reasons})"
-            for rid in failing:
-                note = f"expected: {agg.expected[rid]}"
-                agg.add(rid, Observation("expected", note, nodeid, detail))
-            return
-        if level == "MAY" or (level == "SHOULD" and not self.settings.strict):
-            # Never stricter than the contract: a SHOULD is a warning, a MAY nothing.
-            status: Status = "warning" if level == "SHOULD" else "passed"
-            if report.when == "call":
-                report.outcome = "passed"
-                report.longrepr = None
-                # Shown as <system-out> in JUnit XML (junit_logging = system-out), so that
-                # CI users see the warning next to the passing check.
-                item.add_report_section("call", "stdout", f"{status.upper()}\n{detail}\n")
-            else:
-                # A passed setup would let pytest run the check without its fixture.
-                report.outcome = "skipped"
-                report.longrepr = (str(item.path), 0, f"{status}: {message}")
-            for rid in failing:
-                agg.add(rid, Observation(status, message, nodeid, detail))
-            if level == "SHOULD":
-                self.warnings.append(detail)
-            return
+            failing, message, text = ids, f"{' '.join(ids)}: failed", str(report.longreprtext)
         for rid in failing:
-            agg.add(rid, Observation("failed", message, nodeid, detail))
+            agg.add(rid, Observation("failed", message, nodeid, text))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -241,8 +271,30 @@ class _Conformance:
             for item in stale:
                 tr.write_line(f"{item.id}: {item.message}")
         tr.section("cckit conformance: requirements")
-        for line in result.table(width=tr._tw.fullwidth).splitlines():
+        width = shutil.get_terminal_size(fallback=(100, 24)).columns
+        for line in result.table(width=width).splitlines():
             tr.write_line(line)
+
+
+def _explain(ids: list[str], exc: Exception) -> tuple[list[str], str, str, str]:
+    """(failing requirement IDs, level, one-line message, full detail) of a check's failure."""
+    import traceback
+
+    import schemas
+    from conformance.errors import ConformanceFailure
+
+    if isinstance(exc, ConformanceFailure):
+        detail = exc.render()
+        notes = getattr(exc, "__notes__", None) or []
+        if notes:
+            detail += "\n" + "\n".join(str(n) for n in notes)
+        return [exc.requirement], exc.level, exc.summary, detail
+    levels = [schemas.requirement(rid).level for rid in ids]
+    level = "MUST" if "MUST" in levels else ("SHOULD" if "SHOULD" in levels else "MAY")
+    text = "".join(traceback.format_exception_only(exc)).strip()
+    message = f"{' '.join(ids)}: {text.splitlines()[0] if text else 'failed'}"
+    detail = "".join(traceback.format_exception(exc, limit=-3))
+    return ids, level, message, detail
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

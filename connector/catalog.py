@@ -43,6 +43,16 @@ def _course_columns() -> list[Any]:
     return [*db.courses.c, db.integrations.c.name.label("integration")]
 
 
+def _current_sha256() -> Any:
+    """The SHA-256 of a course's current package zip (a correlated scalar subquery)."""
+    return (
+        sa.select(db.package_versions.c.sha256)
+        .where(db.package_versions.c.id == db.courses.c.current_package_id)
+        .scalar_subquery()
+        .label("package_sha256")
+    )
+
+
 def _find_course(conn: Connection, vendor_id: str, integration: str | None) -> RowMapping:
     stmt = sa.select(*_course_columns()).join(
         db.integrations, db.integrations.c.id == db.courses.c.integration_id
@@ -92,6 +102,7 @@ def _course_summary(row: RowMapping) -> dict[str, Any]:
         "vendor_last_modified": _iso(row["vendor_last_modified"]),
         "package_last_modified": _iso(row["vendor_package_last_modified"]),
         "has_package": row["current_package_id"] is not None,
+        "package_sha256": row.get("package_sha256"),
         "protected_fields": list(row["protected_fields"] or []),
         "updated_at": _iso(row["updated_at"]),
         "state": course_state(row),
@@ -117,7 +128,7 @@ def list_courses(
         IntegrationNotFound: ``integration`` does not exist.
     """
     with engine.connect() as conn:
-        stmt = sa.select(*_course_columns()).join(
+        stmt = sa.select(*_course_columns(), _current_sha256()).join(
             db.integrations, db.integrations.c.id == db.courses.c.integration_id
         )
         if integration is not None:

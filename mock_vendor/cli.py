@@ -118,6 +118,11 @@ def vendor() -> None:
     help="client_id/client_secret form fields on the token endpoint (AUTH-003) [default: on].",
 )
 @click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve https with a throw-away local CA; its file is 'ca_file' in the JSON line.",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -146,6 +151,7 @@ def serve(
     head: bool | None,
     range_support: bool | None,
     form_client_auth: bool | None,
+    tls: bool,
     config_file: Path | None,
 ) -> None:
     """Serve the mock vendor (waitress, threaded) until SIGINT/SIGTERM.
@@ -189,6 +195,8 @@ def serve(
     except MockVendorError as exc:
         raise click.ClickException(str(exc)) from exc
     state = get_state(app)
+    if tls:  # the same call below then makes werkzeug's https server (waitress has no TLS)
+        from mock_vendor.tls import tls_server as create_server  # type: ignore[assignment]
     try:
         server = create_server(
             app,
@@ -206,7 +214,7 @@ def serve(
     # under a load test that is expected, not a problem worth a line per request.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     bound_port = server.effective_port  # type: ignore[union-attr]
-    base_url = f"http://{_url_host(host)}:{bound_port}"
+    base_url = f"{'https' if tls else 'http'}://{_url_host(host)}:{bound_port}"
     tenant = state.default_tenant
     spec = state.tenant_specs[0]
     line: dict[str, Any] = {
@@ -219,6 +227,8 @@ def serve(
     if spec["secret_generated"]:
         line["client_secret"] = tenant.client_secret
     line["admin_url"] = f"{base_url}/_admin"
+    if tls:
+        line["ca_file"] = str(server.ca_file)  # type: ignore[union-attr]
     if state.admin_token_generated:
         line["admin_token"] = state.admin_token
     click.echo(json.dumps(line))

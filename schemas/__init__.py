@@ -25,6 +25,7 @@ from schemas._patterns import ID_RE
 from schemas._patterns import MAX_PACKAGE_BYTES
 from schemas._patterns import UTC_PATTERN
 from schemas._patterns import UTC_RE
+from schemas._requirements import CLIENT_FAMILIES
 from schemas._requirements import FAMILIES
 from schemas._requirements import LEVELS
 from schemas._requirements import Requirement
@@ -43,6 +44,7 @@ from schemas._urls import is_loopback_host
 
 __all__ = [
     "BASE_URI",
+    "CLIENT_FAMILIES",
     "CULTURE_PATTERN",
     "CULTURE_RE",
     "DURATION_PATTERN",

@@ -14,12 +14,18 @@ from schemas._errors import SchemasError
 from schemas._errors import UnknownRequirementError
 
 Level = Literal["MUST", "SHOULD", "MAY"]
+Role = Literal["vendor", "client"]
 
-#: The requirement families in contract order, matching the sections of docs/spec.md.
+#: The vendor's requirement families in contract order (sections 1-5 of docs/spec.md).
 FAMILIES: tuple[str, ...] = ("AUTH", "LIST", "COURSE", "PKG", "AICC")
+#: The client's requirement families (section 9, "Client obligations"), in order.
+CLIENT_FAMILIES: tuple[str, ...] = ("CAUTH", "CLIST", "CPKG", "CCAT", "CNET")
 LEVELS: tuple[Level, ...] = ("MUST", "SHOULD", "MAY")
+ROLES: tuple[Role, ...] = ("vendor", "client")
 ID_PATTERN = re.compile(r"^(AUTH|LIST|COURSE|PKG|AICC)-[0-9]{3}$")
+CLIENT_ID_PATTERN = re.compile(r"^(CAUTH|CLIST|CPKG|CCAT|CNET)-[0-9]{3}$")
 SECTION_PATTERN = re.compile(r"^[1-5]\.[0-9]+$")
+CLIENT_SECTION_PATTERN = re.compile(r"^9\.[0-9]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +37,15 @@ class Requirement:
         level: ``"MUST"``, ``"SHOULD"`` or ``"MAY"`` (RFC 2119 sense).
         title: One-line statement of the rule.
         section: Section number of docs/spec.md that states the rule, e.g. ``"1.1"``.
+        role: Whom the rule binds: ``"vendor"`` (sections 1-5, checked by the conformance
+            suite) or ``"client"`` (section 9, checked by the LMS check).
     """
 
     id: str
     level: Level
     title: str
     section: str
+    role: Role = "vendor"
 
     @property
     def family(self) -> str:
@@ -55,10 +64,22 @@ def _parse(raw: object) -> tuple[Requirement, ...]:
     seen: set[str] = set()
     for index, entry in enumerate(raw["requirements"]):
         where = f"requirements.json: requirements[{index}]"
-        if not isinstance(entry, dict) or set(entry) != {"id", "level", "title", "section"}:
-            raise SchemasError(f"{where}: must be an object with exactly id, level, title, section")
+        keys = {"id", "level", "title", "section"}
+        if not isinstance(entry, dict) or set(entry) - {"role"} != keys:
+            raise SchemasError(
+                f"{where}: must be an object with exactly id, level, title, section "
+                "(and an optional role)"
+            )
         rid, level, title, section = entry["id"], entry["level"], entry["title"], entry["section"]
-        if not isinstance(rid, str) or not ID_PATTERN.match(rid):
+        role = entry.get("role", "vendor")
+        if role not in ROLES:
+            raise SchemasError(f"{where}: bad role {role!r} (vendor or client)")
+        id_pattern, section_pattern = (
+            (ID_PATTERN, SECTION_PATTERN)
+            if role == "vendor"
+            else (CLIENT_ID_PATTERN, CLIENT_SECTION_PATTERN)
+        )
+        if not isinstance(rid, str) or not id_pattern.match(rid):
             raise SchemasError(f"{where}: bad id {rid!r}")
         if rid in seen:
             raise SchemasError(f"{where}: duplicate id {rid}")
@@ -66,10 +87,18 @@ def _parse(raw: object) -> tuple[Requirement, ...]:
             raise SchemasError(f"{where} ({rid}): bad level {level!r}")
         if not isinstance(title, str) or not title.strip():
             raise SchemasError(f"{where} ({rid}): empty title")
-        if not isinstance(section, str) or not SECTION_PATTERN.match(section):
+        if not isinstance(section, str) or not section_pattern.match(section):
             raise SchemasError(f"{where} ({rid}): bad section {section!r}")
         seen.add(rid)
-        out.append(Requirement(id=rid, level=cast(Level, level), title=title, section=section))
+        out.append(
+            Requirement(
+                id=rid,
+                level=cast(Level, level),
+                title=title,
+                section=section,
+                role=cast(Role, role),
+            )
+        )
     return tuple(out)
 
 
@@ -84,13 +113,18 @@ def _index() -> dict[str, Requirement]:
     return {req.id: req for req in _catalogue()}
 
 
-def requirements() -> list[Requirement]:
-    """Return every requirement of contract v1 in catalogue order.
+def requirements(role: Role | None = "vendor") -> list[Requirement]:
+    """Return the requirements of contract v1 that bind ``role``, in catalogue order.
+
+    Args:
+        role: ``"vendor"`` (the default: what the conformance suite checks), ``"client"``
+            (the client obligations the LMS check grades) or ``None`` for both.
 
     Returns:
-        A new list of :class:`Requirement` objects (AUTH, LIST, COURSE, PKG, AICC order).
+        A new list of :class:`Requirement` objects (AUTH, LIST, COURSE, PKG, AICC order,
+        then CAUTH, CLIST, CPKG, CCAT, CNET).
     """
-    return list(_catalogue())
+    return [req for req in _catalogue() if role is None or req.role == role]
 
 
 def requirement(requirement_id: str) -> Requirement:

@@ -81,6 +81,15 @@ def test_clean_run_writes_every_report(tmp_path: Path) -> None:
     assert suite.get("name") == "cckit-conformance"
     assert int(suite.get("tests", "0")) > 50
     assert suite.get("failures") == "0"
+    # One count per requirement everywhere: JUnit, JSON and the table's summary line; the
+    # CLI does not show pytest's own per-check count.
+    assert (
+        int(suite.get("tests", "0")) == len(data["requirements"]) == sum(data["summary"].values())
+    )
+    s = data["summary"]
+    assert f"{s['passed']} passed, 0 failed" in result.output
+    assert f"({len(data['requirements'])} requirements;" in result.output
+    assert " passed in " not in result.output
 
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
@@ -141,7 +150,11 @@ def test_connection_refused_is_one_clear_line(tmp_path: Path) -> None:
     ("extra", "message"),
     [
         ([], "--client-secret (or the CCKIT_CLIENT_SECRET variable) is required"),
-        (["--client-secret", "s", "--auth-mode", "oauth2"], "--cc-auth-url is required"),
+        # The CLI's own option names, not the pytest plugin's (--cc-auth-url).
+        (
+            ["--client-secret", "s", "--auth-mode", "oauth2"],
+            "--auth-url is required with --auth-mode oauth2",
+        ),
     ],
 )
 def test_usage_errors_exit_2(extra: list[str], message: str) -> None:
@@ -160,6 +173,7 @@ def test_usage_errors_exit_2(extra: list[str], message: str) -> None:
     )
     assert result.exit_code == 2
     assert message in result.output
+    assert "--cc-" not in result.output
 
 
 def test_bad_expected_failures_file_is_a_usage_error(tmp_path: Path) -> None:
@@ -184,3 +198,24 @@ def test_bad_expected_failures_file_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert f"{bad}: unknown requirement ID 'AUTH-999'" in result.output
+
+
+def test_progress_lines_on_long_fetches(capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance._catalog import Progress
+    from conformance._runner import pytest_arguments
+    from conformance._settings import build
+
+    quiet = Progress(False, every=0.0)
+    quiet("course list: 1 page(s)")
+    loud = Progress(True, every=0.0)
+    loud("course list: 40 page(s), 2000 course(s)")
+    throttled = Progress(True, every=3600.0)
+    throttled("never shown: less than an hour since the start")
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("cckit conformance: course list: 40 page(s), 2000 course(s) (")
+    settings = build(course_list_url="http://127.0.0.1:9/x", auth_mode="basic", client_id="c",
+                     client_secret="s")  # fmt: skip
+    cli_args = pytest_arguments(settings, junitxml=None, quiet=False)
+    assert {"--cc-progress", "-s", "-qq"} <= set(cli_args)
+    assert "--cc-progress" not in pytest_arguments(settings, junitxml=None, quiet=True)

@@ -22,20 +22,34 @@ def _raw() -> dict[str, Any]:
 
 def test_every_entry_is_well_formed() -> None:
     entries = _raw()["requirements"]
-    assert len(entries) == len(schemas.requirements()) > 50
+    assert len(entries) == len(schemas.requirements(None)) > 50
     for entry in entries:
-        assert set(entry) == {"id", "level", "title", "section"}
-        assert re.fullmatch(r"(AUTH|LIST|COURSE|PKG|AICC)-[0-9]{3}", entry["id"])
+        assert set(entry) - {"role"} == {"id", "level", "title", "section"}
         assert entry["level"] in ("MUST", "SHOULD", "MAY")
         assert entry["title"].strip() == entry["title"]
         assert len(entry["title"]) >= 10
-        assert re.fullmatch(r"[1-5]\.[0-9]+", entry["section"])
+        if entry.get("role", "vendor") == "vendor":
+            assert re.fullmatch(r"(AUTH|LIST|COURSE|PKG|AICC)-[0-9]{3}", entry["id"])
+            assert re.fullmatch(r"[1-5]\.[0-9]+", entry["section"])
+        else:
+            assert entry["role"] == "client"
+            assert re.fullmatch(r"(CAUTH|CLIST|CPKG|CCAT|CNET)-[0-9]{3}", entry["id"])
+            assert re.fullmatch(r"9\.[1-5]", entry["section"])
+
+
+def test_client_requirements_are_a_separate_role() -> None:
+    client = schemas.requirements("client")
+    assert next(r.family for r in client) == "CAUTH"
+    assert all(r.role == "client" for r in client)
+    assert all(r.role == "vendor" for r in schemas.requirements())
+    assert schemas.requirements(None) == schemas.requirements() + client
+    assert schemas.requirement("CPKG-003").level == "SHOULD"
 
 
 def test_ids_are_unique_and_numbered_without_gaps() -> None:
-    ids = [req.id for req in schemas.requirements()]
+    ids = [req.id for req in schemas.requirements(None)]
     assert len(ids) == len(set(ids))
-    for family in schemas.FAMILIES:
+    for family in schemas.FAMILIES + schemas.CLIENT_FAMILIES:
         numbers = [int(i.split("-")[1]) for i in ids if i.startswith(family + "-")]
         assert numbers == list(range(1, len(numbers) + 1)), family
 
@@ -100,6 +114,14 @@ def test_requirements_returns_a_fresh_list() -> None:
     ("entries", "message"),
     [
         ([{"id": "AUTH-001", "level": "MUST", "title": "t"}], "exactly id, level, title"),
+        (
+            [{"id": "AUTH-001", "level": "MUST", "title": "t", "section": "1.1", "role": "x"}],
+            "bad role",
+        ),
+        (
+            [{"id": "AUTH-001", "level": "MUST", "title": "t", "section": "1.1", "role": "client"}],
+            "bad id",
+        ),
         ([{"id": "AUTH-1", "level": "MUST", "title": "t", "section": "1.1"}], "bad id"),
         ([{"id": "AUTH-001", "level": "must", "title": "t", "section": "1.1"}], "bad level"),
         ([{"id": "AUTH-001", "level": "MUST", "title": " ", "section": "1.1"}], "empty title"),

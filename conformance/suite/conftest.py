@@ -16,6 +16,7 @@ import pytest
 
 from conformance._catalog import OLD_IMS
 from conformance._catalog import Download
+from conformance._catalog import Progress
 from conformance._catalog import Walk
 from conformance._catalog import download
 from conformance._catalog import sample_courses
@@ -77,8 +78,9 @@ def basic_mode(cc_settings: Settings) -> None:
 
 
 def _walk(client: VendorClient, url: str, ims: str | None = None) -> Walk:
+    progress = Progress(client.settings.progress)
     try:
-        return walk(client, url, if_modified_since=ims)
+        return walk(client, url, if_modified_since=ims, progress=progress)
     except TokenUnavailableError as exc:
         pytest.skip(f"blocked: {exc}")
 
@@ -136,8 +138,13 @@ def downloads(client: VendorClient, cc_settings: Settings, courses: list[Any]) -
     sample = sample_courses(courses, cc_settings.max_packages, cc_settings.seed)
     if not sample:
         pytest.skip("no active course with a DownloadPackageUrl to download")
+    progress = Progress(cc_settings.progress)
+    fetched: list[Download] = []
     try:
-        return [download(client, course) for course in sample]
+        for course in sample:
+            fetched.append(download(client, course))
+            progress(f"packages: {len(fetched)} of {len(sample)} downloaded")
+        return fetched
     except TokenUnavailableError as exc:
         pytest.skip(f"blocked: {exc}")
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from conformance._catalog import Page
 from conformance._catalog import Walk
 from conformance._catalog import walk
 from conformance._http import VendorClient
@@ -23,6 +24,10 @@ GARBAGE_IMS = "not-a-date"
 def _delta(client: VendorClient, cc_settings: Settings, since: dt.datetime | str) -> Walk:
     ims = since if isinstance(since, str) else http_date(since)
     return walk(client, cc_settings.course_list_url, if_modified_since=ims)
+
+
+def _by_id(courses: list[Any]) -> dict[str, Any]:
+    return {c["ID"]: c for c in courses if isinstance(c, dict) and isinstance(c.get("ID"), str)}
 
 
 def _ids(courses: list[Any]) -> set[str]:
@@ -248,26 +253,68 @@ def _canonical(course: Any) -> str:
     return json.dumps(course, sort_keys=True)
 
 
-@pytest.mark.requirement("LIST-014")
-def test_list_get_is_repeatable(full_list: Walk, repeat_list: Walk, courses: list[Any]) -> None:
-    repeat_list.raise_for("LIST-001", "LIST-002")
-    first, second = full_list.by_id(), repeat_list.by_id()
+def _differences(first: dict[str, Any], second: dict[str, Any]) -> list[str]:
     missing = set(first) - set(second)
     added = set(second) - set(first)
     changed = {
         cid for cid in set(first) & set(second) if _canonical(first[cid]) != _canonical(second[cid])
     }
-    if missing or added or changed:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} course(s) gone: {_listed(missing)}")
-        if added:
-            parts.append(f"{len(added)} course(s) new: {_listed(added)}")
-        if changed:
-            parts.append(f"{len(changed)} course(s) changed: {_listed(changed)}")
-        raise ConformanceFailure(
-            "LIST-014",
-            expected="the same answer to a repeated GET while the catalog is unchanged",
-            received="second GET differs: " + "; ".join(parts),
-            exchange=repeat_list.pages[0].exchange if repeat_list.pages else None,
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} course(s) gone: {_listed(missing)}")
+    if added:
+        parts.append(f"{len(added)} course(s) new: {_listed(added)}")
+    if changed:
+        parts.append(f"{len(changed)} course(s) changed: {_listed(changed)}")
+    return parts
+
+
+#: Pages of the full list fetched a second time, each on its own (LIST-014).
+REPEATED_PAGES = 20
+
+
+@pytest.mark.requirement("LIST-014")
+@pytest.mark.parametrize("kind", ["plain", "If-Modified-Since", "each page"])
+def test_list_get_is_repeatable(
+    kind: str,
+    client: VendorClient,
+    cc_settings: Settings,
+    full_list: Walk,
+    old_delta: Walk,
+    repeat_list: Walk,
+    courses: list[Any],
+) -> None:
+    # Every kind of list request is repeated and compared: the plain list, a delta with
+    # If-Modified-Since, and each page's own URL (a debug request must consume nothing).
+    pairs: list[tuple[dict[str, Any], dict[str, Any], Page | None]] = []
+    if kind == "plain":
+        repeat_list.raise_for("LIST-001", "LIST-002")
+        pairs = [(full_list.by_id(), repeat_list.by_id(), repeat_list.first)]
+    elif kind == "If-Modified-Since":
+        again = walk(
+            client, cc_settings.course_list_url, if_modified_since=old_delta.if_modified_since
         )
+        again.raise_for("LIST-001", "LIST-002")
+        pairs = [(old_delta.by_id(), again.by_id(), again.first)]
+    else:
+        if len(full_list.pages) < 2:
+            pytest.skip("the list fits in one page: no page URL to repeat")
+        for page in full_list.pages[:REPEATED_PAGES]:
+            response = client.get(page.url, headers={"Accept": "application/json"})
+            exchange = client.exchange(response)
+            try:
+                body = response.json() if response.status_code == 200 else None
+            except ValueError:
+                body = None
+            again_page = Page(page.url, response.status_code, exchange, body, None)
+            pairs.append((_by_id(page.courses or []), _by_id(body or []), again_page))
+    for first, second, shown in pairs:
+        parts = _differences(first, second)
+        if parts:
+            raise ConformanceFailure(
+                "LIST-014",
+                expected=f"the same answer to a repeated GET ({kind}) while the catalog is "
+                "unchanged",
+                received="second GET differs: " + "; ".join(parts),
+                exchange=shown.exchange if shown is not None else None,
+            )
