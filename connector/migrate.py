@@ -19,6 +19,7 @@ table :data:`VERSION_TABLE`.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import functools
 import logging
@@ -28,18 +29,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.errors import StoreError
 from connector.migrations import SCRIPT_LOCATION
+
+if TYPE_CHECKING:  # Alembic is imported only when the schema needs work (it is slow to load)
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +116,14 @@ class UpgradeResult:
 
 @functools.cache
 def _script(location: Path) -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config(location))
 
 
 def _config(location: Path, connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     # Config values are interpolated: a '%' in the path must be doubled.
     config.set_main_option("script_location", str(location).replace("%", "%%"))
@@ -126,6 +132,8 @@ def _config(location: Path, connection: Connection | None = None) -> Config:
 
 
 def _current(conn: Connection) -> tuple[str, ...]:
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
     return tuple(sorted(context.get_current_heads()))
 
@@ -157,6 +165,49 @@ def _status(conn: Connection, location: Path) -> SchemaStatus:
     applied = {rev.revision for head in start for rev in script.iterate_revisions(head, "base")}
     pending = [rev.revision for rev in script.walk_revisions() if rev.revision not in applied]
     return SchemaStatus(current, heads, tuple(reversed(pending)), unversioned)
+
+
+def _recorded(conn: Connection) -> tuple[str, ...]:
+    """The revisions in the version table (plain SQL; ``()`` when there is no table)."""
+    if not sa.inspect(conn).has_table(VERSION_TABLE):
+        return ()
+    rows = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}"))  # noqa: S608
+    return tuple(sorted(str(v) for v in rows.scalars()))
+
+
+@functools.cache
+def _heads_of(location: Path) -> frozenset[str]:
+    """The newest revisions of the scripts, read with :mod:`ast` instead of Alembic.
+
+    Only a shortcut: when it does not match the database, Alembic decides.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (location / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target, value = _assignment(node)
+            if target == "revision" and isinstance(value, str):
+                revisions.add(value)
+            elif target == "down_revision" and isinstance(value, str):
+                parents.add(value)
+            elif target == "down_revision" and isinstance(value, tuple | list):
+                parents.update(str(v) for v in value)  # a merge revision
+    return frozenset(revisions - parents)
+
+
+def _assignment(node: ast.stmt) -> tuple[str | None, object]:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target, value = node.targets[0], node.value
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        target, value = node.target, node.value
+    else:
+        return None, None
+    if not isinstance(target, ast.Name) or target.id not in ("revision", "down_revision"):
+        return None, None
+    try:
+        return target.id, ast.literal_eval(value)
+    except ValueError:
+        return None, None
 
 
 def status(engine: Engine, *, location: Path = SCRIPT_LOCATION) -> SchemaStatus:
@@ -192,6 +243,15 @@ def ensure_schema(
         StoreError: The database is empty and ``create`` is false, is not a catalog,
             is newer than this installation, or a revision failed (nothing changed then).
     """
+    try:
+        with engine.connect() as conn:
+            recorded = _recorded(conn)
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            f"cannot open the catalog database {_safe(engine)}: {_short(exc)}"
+        ) from None
+    if recorded and set(recorded) == _heads_of(location):
+        return UpgradeResult(recorded, recorded)  # the usual case: Alembic not even loaded
     state = status(engine, location=location)
     if state.up_to_date:
         return UpgradeResult(state.current, state.current)
@@ -237,6 +297,8 @@ def upgrade(engine: Engine, *, location: Path = SCRIPT_LOCATION) -> UpgradeResul
 
 
 def _upgrade_locked(conn: Connection, engine: Engine, location: Path) -> UpgradeResult:
+    from alembic import command
+
     state = _status(conn, location)  # again: another process may have migrated meanwhile
     if state.up_to_date:
         return UpgradeResult(state.current, state.current)

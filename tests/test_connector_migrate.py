@@ -720,3 +720,32 @@ def test_an_upgrade_on_first_use_names_the_backup_on_stderr(tmp_path: Path) -> N
         f"catalog schema of sqlite:///{path} upgraded from 0.1.0 (unversioned) to "
         f"{'/'.join(_heads())}; the previous file was copied to {backup}"
     )
+
+
+def test_the_quick_head_reading_agrees_with_alembic(
+    tmp_path: Path, scripts_with_next_revision: Path
+) -> None:
+    (tmp_path / "branch").mkdir()
+    branched = tmp_path / "branch" / "migrations"
+    shutil.copytree(scripts_with_next_revision, branched)
+    (branched / "versions" / "vq001_queue.py").write_text(_SECOND_BRANCH, encoding="utf-8")
+    for location in (SCRIPT_LOCATION, scripts_with_next_revision, branched):
+        expected = set(migrate._script(location).get_heads())
+        assert migrate._heads_of(location) == expected, location
+    assert migrate._heads_of(branched) == {"9001", "q001"}
+
+
+def test_opening_an_up_to_date_catalog_does_not_load_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    db.connect(url).dispose()
+    code = (
+        "import sys; from connector import db; db.connect(sys.argv[1]).dispose(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, url], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "[]"
