@@ -387,3 +387,24 @@ def test_a_package_over_the_size_cap_fails_with_its_requirement_id(
     # The rule comes with the error itself, not from searching its message.
     assert all(o.rule_ids == ("PKG-016",) for o in failed), failed
     assert all("size cap" in (o.reason or "") for o in failed)
+
+
+def test_cli_sync_names_each_failure_once(live_vendor: Any, settings: Settings) -> None:
+    env = {"CCKIT_HOME": str(settings.home), "CCKIT_DATABASE_URL": settings.database_url}
+    runner = CliRunner()
+    added = runner.invoke(
+        cckit_main,
+        [
+            "integrations", "add", "--name", "acme", "--provider", "Acme",
+            "--provider-url", live_vendor.course_list_url, "--auth-url", live_vendor.auth_url,
+            "--client-id", live_vendor.client_id, "--client-secret-env", "SECRET",
+            "--sync-time", "02:00",
+        ],
+        env={**env, "SECRET": live_vendor.client_secret},
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    broken = active_ids(live_vendor)[0]
+    live_vendor.admin.set_fault(f"corrupt_zip@course:{broken}")
+    result = runner.invoke(cckit_main, ["sync", "acme"], env=env)
+    assert result.exit_code == 1
+    assert result.output.count(broken) == 1, result.output

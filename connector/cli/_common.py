@@ -186,8 +186,28 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 CHATTY_LIBRARIES = ("apscheduler", "alembic")
 
 
-def setup_logging(verbose: bool = False, level: int | None = None) -> None:
-    """One stderr handler for the CLI: no tracebacks unless verbose, vendor text escaped."""
+class _Mute(logging.Filter):
+    """Drops the records of some loggers (and their children)."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self.names = names
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(record.name == n or record.name.startswith(n + ".") for n in self.names)
+
+
+def setup_logging(
+    verbose: bool = False, level: int | None = None, mute: tuple[str, ...] = ()
+) -> None:
+    """One stderr handler for the CLI: no tracebacks unless verbose, vendor text escaped.
+
+    Args:
+        verbose: debug level and tracebacks.
+        level: the root level (default: DEBUG when verbose, else INFO).
+        mute: loggers (and their children) this handler leaves out, when the command
+            prints the same facts itself.
+    """
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
     root = logging.getLogger()
@@ -195,6 +215,8 @@ def setup_logging(verbose: bool = False, level: int | None = None) -> None:
         root.removeHandler(existing)  # one CLI handler, even when commands run in-process
     handler = _StderrHandler()
     handler.setFormatter(_Formatter(verbose))
+    if mute:
+        handler.addFilter(_Mute(mute))
     root.addHandler(handler)
     if level is None:
         level = logging.DEBUG if verbose else logging.INFO

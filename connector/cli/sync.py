@@ -187,7 +187,13 @@ def sync(
     """
     if (name is None) == (not all_):
         raise click.UsageError("give an integration NAME or --all (not both)")
-    setup_logging(verbose, level=None if verbose else logging.WARNING)
+    # The run record printed below names every failure once; without -v the engine's own
+    # log lines (meant for the scheduler's log and library users) would repeat each one.
+    setup_logging(
+        verbose,
+        level=None if verbose else logging.WARNING,
+        mute=() if verbose else ("connector.sync",),
+    )
     settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         if all_:
