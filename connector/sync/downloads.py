@@ -81,18 +81,7 @@ class Downloads:
 
     def _fetch(self, job: Job) -> PackageVersion:
         """Download, check and extract one package (runs in a download worker)."""
-        obj = job.obj
-        return packages.fetch_package(
-            self.session,
-            obj["DownloadPackageUrl"],
-            self.content_dir / job.vendor_id,
-            course_id=job.vendor_id,
-            package_last_modified=parse_time(obj.get("PackageLastModifiedUTC")),
-            max_bytes=self.options.max_package_bytes,
-            attempts=self.options.retries + 1,
-            limits=self.options.archive_limits,
-            spool_bytes=self.options.spool_bytes,
-        )
+        return fetch_one(self.session, self.options, self.content_dir, job)
 
     def harvest(self, *, wait: bool) -> None:
         """Collect finished downloads and publish a batch when one is due.
@@ -130,6 +119,36 @@ class Downloads:
         self.batch.result.downloads += 1
         self.batch.emit(SyncEvent("download", name, vendor_id=job.vendor_id, size=version.size))
         self.publisher.add(job, version)
+
+
+def fetch_one(
+    session: requests.Session, options: SyncOptions, content_dir: Path, job: Job
+) -> PackageVersion:
+    """Download, check and extract one course's package into ``content_dir/<course>``.
+
+    Used by the download threads and by the package jobs of the distributed mode.
+    """
+    obj = job.obj
+    return packages.fetch_package(
+        session,
+        obj["DownloadPackageUrl"],
+        content_dir / job.vendor_id,
+        course_id=job.vendor_id,
+        package_last_modified=parse_time(obj.get("PackageLastModifiedUTC")),
+        max_bytes=options.max_package_bytes,
+        attempts=options.retries + 1,
+        limits=options.archive_limits,
+        spool_bytes=options.spool_bytes,
+    )
+
+
+def failure_of(exc: Exception) -> tuple[str, list[str]] | None:
+    """The reason and requirement IDs of a failed package fetch (None: not a package failure)."""
+    if isinstance(exc, PackageError):
+        return exc.reason, package_rules(exc)
+    if isinstance(exc, (requests.RequestException, OSError)):
+        return f"package download failed: {type(exc).__name__}", ["PKG-001"]
+    return None
 
 
 def package_rules(exc: PackageError) -> list[str]:
