@@ -86,14 +86,12 @@ def _module(name: str) -> Any:
 def worker_app(database_url: str) -> procrastinate.App:
     """An app for ``cckit worker``: an async connection pool that survives restarts.
 
-    The pool checks a connection before lending it, so after a PostgreSQL restart the
-    broken ones are replaced instead of failing the next job.
+    procrastinate's pool checks a connection before lending it, so after a PostgreSQL
+    restart the broken ones are replaced instead of failing the next job.
     """
     procrastinate_mod = _module("procrastinate")
-    pool_mod = _module("psycopg_pool")
     connector = procrastinate_mod.PsycopgConnector(
         conninfo=conninfo(database_url),
-        check=pool_mod.AsyncConnectionPool.check_connection,
         min_size=1,
         max_size=8,
     )

@@ -144,9 +144,14 @@ def sync_job(context: JobContext, integration_id: int, full: bool = False) -> di
     def fanout(batch: Batch, options: SyncOptions) -> DeferredPackages:
         return DeferredPackages(batch, options, ctx.defer_app, job_id)
 
-    result = sync(
-        ctx.engine, ctx.settings, item, full=full, fanout=fanout, lock_tag=f"job-{job_id}"
-    )
+    try:
+        result = sync(
+            ctx.engine, ctx.settings, item, full=full, fanout=fanout, lock_tag=f"job-{job_id}"
+        )
+    except ConnectorError as exc:
+        # procrastinate logs only that the job failed: say why, in one line.
+        log.error("sync job %s: %s: %s", job_id, item.name, exc)
+        raise
     return {"run_id": result.run_id, "status": result.status}
 
 
