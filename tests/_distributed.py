@@ -94,3 +94,45 @@ class Processes:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+class OwnCluster:
+    """A throw-away PostgreSQL cluster in a temp dir (run as the ``postgres`` user)."""
+
+    def __init__(self, root: Path) -> None:
+        import glob
+        import shutil
+        import socket
+
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if not bins or shutil.which("runuser") is None:
+            if os.environ.get("CCKIT_REQUIRE_POSTGRES") == "1":
+                pytest.fail("no PostgreSQL server binaries for the restart test")
+            pytest.skip("PostgreSQL server binaries are needed for the restart test")
+        self.bin = Path(bins[-1])
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.chown(root, user="postgres")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._pg("initdb", "-D", str(root / "data"), "-A", "trust", "-U", "cckit")
+        self.start()
+        self._pg("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "cckit", "cat")
+        self.url = f"postgresql+psycopg://cckit@127.0.0.1:{self.port}/cat"
+
+    def _pg(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(self.bin / tool), *args],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -k {self.root}"
+        self._pg("pg_ctl", "-D", str(self.root / "data"), "-l", str(self.root / "log"),
+                 "-w", "-o", options, "start")  # fmt: skip
+
+    def stop(self) -> None:
+        self._pg("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")

@@ -11,15 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from _distributed import OwnCluster
 from _distributed import Processes
 from _distributed import pg_url  # noqa: F401 - fixture
 from _distributed import wait_until
@@ -341,3 +345,66 @@ def test_three_workers_scheduler_and_a_killed_worker_converge(
     assert (tmp_path / "shared-content").is_dir()
     assert not any((tmp_path / f"machine{n}" / "content").exists() for n in range(3))
     engine.dispose()
+
+
+@pytest.mark.live
+@pytest.mark.slow
+def test_a_worker_goes_on_after_postgresql_restarts(
+    tmp_path: Path, live_vendor_factory: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(tempfile.mkdtemp(prefix="cckit-pg-"))
+    cluster = OwnCluster(root)
+    procs = Processes({}, tmp_path)
+    engine = _engine(cluster.url)
+    try:
+        key = Fernet.generate_key().decode()
+        monkeypatch.setenv("CCKIT_SECRET_KEY", key)
+        env = {
+            **os.environ,
+            "CCKIT_DATABASE_URL": cluster.url,
+            "CCKIT_CONTENT_DIR": str(tmp_path / "shared-content"),
+            "PYTHONPATH": os.getcwd(),
+        }
+        procs.env = env
+        settings = Settings.resolve(home=tmp_path / "admin", db_url=cluster.url, environ=env)
+        vendor = live_vendor_factory(COURSES=12, SEED=6, FAULTS=["slow_download:40000"])
+        _add(engine, settings, "acme", vendor)
+        worker = procs.cckit(
+            "worker", "--concurrency", "2", "--heartbeat", "0.5", "--stalled-after", "5",
+            home=tmp_path / "machine",
+        )  # fmt: skip
+        queued = subprocess.run(
+            [sys.executable, "-m", "cckit", "sync", "acme", "--enqueue"],
+            env={**env, "CCKIT_HOME": str(tmp_path / "admin")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert queued.returncode == 0, queued.stderr
+
+        def versions() -> int:
+            procs.check()
+            with engine.connect() as conn:
+                count = conn.execute(sa.select(sa.func.count()).select_from(db.package_versions))
+                return int(count.scalar_one())
+
+        wait_until(lambda: versions() >= 2, "the first packages to be published")
+        cluster.stop()  # mid-run: package downloads are in flight
+        time.sleep(1.0)
+        cluster.start()
+
+        def closed() -> bool:
+            procs.check()
+            with engine.connect() as conn:
+                status = conn.execute(sa.select(db.sync_runs.c.status)).scalars().all()
+            return status == ["succeeded"]
+
+        wait_until(closed, "the run to close after the restart", timeout=120)
+        _truth_matches(engine, "acme", vendor)
+        assert worker.poll() is None  # the same worker went on
+    finally:
+        procs.stop_all()
+        engine.dispose()
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
