@@ -131,8 +131,17 @@ class OwnCluster:
 
     def start(self) -> None:
         options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -k {self.root}"
-        self._pg("pg_ctl", "-D", str(self.root / "data"), "-l", str(self.root / "log"),
-                 "-w", "-o", options, "start")  # fmt: skip
+        self._pg(
+            "pg_ctl",
+            "-D",
+            str(self.root / "data"),
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-o",
+            options,
+            "start",
+        )
 
     def stop(self) -> None:
         self._pg("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")

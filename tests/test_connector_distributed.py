@@ -155,8 +155,8 @@ def test_an_older_package_never_replaces_a_newer_one(
 ) -> None:
     from connector.jobs.publish import publish_package
     from connector.packages import PackageVersion
-    from connector.sync import record
     from connector.sync import SyncOptions
+    from connector.sync import record
 
     engine = _engine(pg_url)
     settings = Settings.resolve(home=tmp_path / "h", db_url=pg_url)
@@ -165,9 +165,7 @@ def test_an_older_package_never_replaces_a_newer_one(
     run = record.open_run(engine, item, SyncOptions(), False)
     with engine.begin() as conn:
         conn.execute(
-            sa.insert(db.run_packages).values(
-                run_id=run.run_id, pending=10, counts={}, downloads=0
-            )
+            sa.insert(db.run_packages).values(run_id=run.run_id, pending=10, counts={}, downloads=0)
         )
     course = live_vendor.admin.courses()[0]
     t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -179,11 +177,17 @@ def test_an_older_package_never_replaces_a_newer_one(
             sha256=sha * 64, size=1, stored_path=folder, aicc_summary={}, package_last_modified=when
         )
 
-    newer = publish_package(engine, item, run.run_id, course, "new", version("b", t0 + dt.timedelta(days=1)))
-    assert newer.published and newer.outcome == "new"
+    newer = publish_package(
+        engine, item, run.run_id, course, "new", version("b", t0 + dt.timedelta(days=1))
+    )
+    assert newer.published
+    assert newer.outcome == "new"
     older = publish_package(engine, item, run.run_id, course, "updated", version("a", t0))
-    assert not older.published and older.outcome == "unchanged"
-    twice = publish_package(engine, item, run.run_id, course, "updated", version("b", t0 + dt.timedelta(days=1)))
+    assert not older.published
+    assert older.outcome == "unchanged"
+    twice = publish_package(
+        engine, item, run.run_id, course, "updated", version("b", t0 + dt.timedelta(days=1))
+    )
     assert not twice.published
     with engine.connect() as conn:
         rows = conn.execute(sa.select(db.courses.c.id, db.courses.c.current_package_id)).all()
@@ -212,7 +216,8 @@ def _truth_matches(engine: sa.Engine, name: str, vendor: Any) -> None:
         assert row.title == truth[vendor_id]["Title"]
         plm = dt.datetime.fromisoformat(truth[vendor_id]["PackageLastModifiedUTC"])
         assert row.vendor_package_last_modified == plm, vendor_id
-        assert row.stored_path is not None and Path(row.stored_path).is_dir(), vendor_id
+        assert row.stored_path is not None, vendor_id
+        assert Path(row.stored_path).is_dir(), vendor_id
 
 
 def _next_minute(now: dt.datetime) -> dt.datetime:
@@ -243,7 +248,9 @@ def test_three_workers_scheduler_and_a_killed_worker_converge(
     at = _next_minute(dt.datetime.now(dt.UTC))
     vendors = {
         # A slow list: its sync job is still reading pages when the worker is killed.
-        "slowlist": live_vendor_factory(COURSES=16, PAGE_SIZE=2, SEED=3, FAULTS=["latency:700@list"]),
+        "slowlist": live_vendor_factory(
+            COURSES=16, PAGE_SIZE=2, SEED=3, FAULTS=["latency:700@list"]
+        ),
         "slowpkg": live_vendor_factory(COURSES=10, SEED=4, FAULTS=["slow_download:60000"]),
         "plain": live_vendor_factory(COURSES=12, SEED=5),
     }
@@ -253,9 +260,15 @@ def test_three_workers_scheduler_and_a_killed_worker_converge(
     try:
         workers = [
             procs.cckit(
-                "worker", "--concurrency", "2", "--heartbeat", "0.5", "--stalled-after", "3",
+                "worker",
+                "--concurrency",
+                "2",
+                "--heartbeat",
+                "0.5",
+                "--stalled-after",
+                "3",
                 home=tmp_path / f"machine{n}",
-            )  # fmt: skip
+            )
             for n in range(3)
         ]
         procs.cckit("scheduler", "run", "--enqueue", "-v", home=tmp_path / "scheduler")
@@ -265,7 +278,9 @@ def test_three_workers_scheduler_and_a_killed_worker_converge(
                 return conn.execute(
                     sa.select(db.sync_locks.c.owner)
                     .join(db.integrations, db.integrations.c.id == db.sync_locks.c.integration_id)
-                    .where(db.integrations.c.name == "slowlist", db.sync_locks.c.run_id.is_not(None))
+                    .where(
+                        db.integrations.c.name == "slowlist", db.sync_locks.c.run_id.is_not(None)
+                    )
                 ).scalar()
 
         def deferred(name: str) -> int:
@@ -285,8 +300,7 @@ def test_three_workers_scheduler_and_a_killed_worker_converge(
             procs.check()
             return lock_owner() is not None and deferred("slowlist") >= 2
 
-        wait_until(started,
-                   "the slow list's sync job to defer its first packages", timeout=120)  # fmt: skip
+        wait_until(started, "the slow list's sync job to defer its first packages", timeout=120)
         owner = lock_owner()
         assert owner is not None
         pid = int(owner.split(":")[1])
@@ -312,17 +326,19 @@ def test_three_workers_scheduler_and_a_killed_worker_converge(
         _truth_matches(engine, name, vendor)
     with engine.connect() as conn:
         statuses = {
-            name: [s for n, s in conn.execute(
-                sa.select(db.integrations.c.name, db.sync_runs.c.status)
-                .join(db.integrations, db.integrations.c.id == db.sync_runs.c.integration_id)
-                .order_by(db.sync_runs.c.id)
-            ).all() if n == name]
+            name: [
+                s
+                for n, s in conn.execute(
+                    sa.select(db.integrations.c.name, db.sync_runs.c.status)
+                    .join(db.integrations, db.integrations.c.id == db.sync_runs.c.integration_id)
+                    .order_by(db.sync_runs.c.id)
+                ).all()
+                if n == name
+            ]
             for name in vendors
-        }  # fmt: skip
+        }
         retried = conn.execute(
-            sa.text(
-                "SELECT count(*) FROM procrastinate_events WHERE type = 'deferred_for_retry'"
-            )
+            sa.text("SELECT count(*) FROM procrastinate_events WHERE type = 'deferred_for_retry'")
         ).scalar_one()
         failed_jobs = conn.execute(
             sa.text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'")
@@ -370,9 +386,15 @@ def test_a_worker_goes_on_after_postgresql_restarts(
         vendor = live_vendor_factory(COURSES=12, SEED=6, FAULTS=["slow_download:40000"])
         _add(engine, settings, "acme", vendor)
         worker = procs.cckit(
-            "worker", "--concurrency", "2", "--heartbeat", "0.5", "--stalled-after", "5",
+            "worker",
+            "--concurrency",
+            "2",
+            "--heartbeat",
+            "0.5",
+            "--stalled-after",
+            "5",
             home=tmp_path / "machine",
-        )  # fmt: skip
+        )
         queued = subprocess.run(
             [sys.executable, "-m", "cckit", "sync", "acme", "--enqueue"],
             env={**env, "CCKIT_HOME": str(tmp_path / "admin")},
