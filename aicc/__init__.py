@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from aicc import errors
 from aicc import logic
+from aicc import zipsafety
 from aicc.diagnostics import Diagnostic
 from aicc.diagnostics import Report
 from aicc.diagnostics import Severity
@@ -23,6 +24,8 @@ from aicc.errors import LogicStatusError
 from aicc.errors import LogicSyntaxError
 from aicc.errors import SourceError
 from aicc.errors import WriteError
+from aicc.model import OPTIONAL_EXTENSIONS
+from aicc.model import REQUIRED_EXTENSIONS
 from aicc.model import AssignableUnit
 from aicc.model import Block
 from aicc.model import CompletionRequirement
@@ -38,6 +41,8 @@ from aicc.writer import write
 from aicc.writer import write_zip
 
 __all__ = [
+    "OPTIONAL_EXTENSIONS",
+    "REQUIRED_EXTENSIONS",
     "AiccError",
     "AssignableUnit",
     "Block",
@@ -61,4 +66,5 @@ __all__ = [
     "validate",
     "write",
     "write_zip",
+    "zipsafety",
 ]

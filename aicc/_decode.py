@@ -95,90 +95,106 @@ def decode(data: bytes, file: str | None = None) -> DecodedText:
         The decoded, line-end-normalised text with ``ENC`` diagnostics. Never raises.
     """
     diagnostics: list[Diagnostic] = []
-    text: str | None = None
-    encoding = "utf-8"
-    for bom, codec, label in _BOMS:
-        if data.startswith(bom):
-            body = data[len(bom) :]
-            try:
-                text = body.decode(codec)
-            except UnicodeDecodeError:
-                text = body.decode(codec, errors="replace")
-                diagnostics.append(
-                    diag(
-                        "ENC003",
-                        f"bytes after the {label} byte order mark are not valid {label}; "
-                        "invalid sequences were replaced with U+FFFD",
-                        file,
-                        1,
-                        1,
-                    )
-                )
-            encoding = codec
-            if codec == "utf-8":
-                diagnostics.append(
-                    diag("ENC001", "UTF-8 byte order mark at the start (stripped)", file, 1, 1)
-                )
-            else:
-                diagnostics.append(
-                    diag("ENC002", f"file is encoded as {label} (byte order mark)", file, 1, 1)
-                )
-            break
-    if text is None:
-        guessed = _sniff_utf16(data) if b"\x00" in data else None
-        if guessed is not None:
-            try:
-                text = data.decode(guessed)
-                encoding = guessed
-                diagnostics.append(
-                    diag(
-                        "ENC002",
-                        f"file looks like {guessed.upper()} without a byte order mark "
-                        "(NUL bytes between characters)",
-                        file,
-                        1,
-                        1,
-                    )
-                )
-            except UnicodeDecodeError:
-                text = None
-    if text is None:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            text = codecs.charmap_decode(data, "strict", _CP1252_TABLE)[0]
-            encoding = "cp1252"
-            # cp1252 maps one byte to one character, so the byte offset is a text offset.
-            line = _normalise(text[: exc.start]).count("\n") + 1
-            diagnostics.append(
-                diag(
-                    "ENC003",
-                    f"byte 0x{data[exc.start]:02X} at line {line} is not valid UTF-8; "
-                    "the file was decoded as Windows-1252",
-                    file,
-                    line,
-                    None,
-                )
-            )
-
+    text, encoding = _decode_bytes(data, file, diagnostics)
     newline = _newline_style(text)
     if "\r" in text:
         text = _normalise(text)
-    if newline == "lf":
-        diagnostics.append(
-            diag("ENC005", "line ends are LF only (CR LF expected)", file, None, None)
+    _check_line_ends(text, newline, file, diagnostics)
+    _check_characters(text, file, diagnostics)
+    return DecodedText(text, encoding, newline, diagnostics)
+
+
+def _decode_bytes(data: bytes, file: str | None, out: list[Diagnostic]) -> tuple[str, str]:
+    """(text, encoding): by byte order mark, else sniffed UTF-16, else UTF-8 or cp1252."""
+    decoded = _decode_bom(data, file, out)
+    if decoded is None and b"\x00" in data:
+        decoded = _decode_sniffed(data, file, out)
+    if decoded is not None:
+        return decoded
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        text = codecs.charmap_decode(data, "strict", _CP1252_TABLE)[0]
+        # cp1252 maps one byte to one character, so the byte offset is a text offset.
+        line = _normalise(text[: exc.start]).count("\n") + 1
+        out.append(
+            diag(
+                "ENC003",
+                f"byte 0x{data[exc.start]:02X} at line {line} is not valid UTF-8; "
+                "the file was decoded as Windows-1252",
+                file,
+                line,
+                None,
+            )
         )
+        return text, "cp1252"
+
+
+def _decode_bom(data: bytes, file: str | None, out: list[Diagnostic]) -> tuple[str, str] | None:
+    for bom, codec, label in _BOMS:
+        if not data.startswith(bom):
+            continue
+        body = data[len(bom) :]
+        try:
+            text = body.decode(codec)
+        except UnicodeDecodeError:
+            text = body.decode(codec, errors="replace")
+            out.append(
+                diag(
+                    "ENC003",
+                    f"bytes after the {label} byte order mark are not valid {label}; "
+                    "invalid sequences were replaced with U+FFFD",
+                    file,
+                    1,
+                    1,
+                )
+            )
+        if codec == "utf-8":
+            out.append(diag("ENC001", "UTF-8 byte order mark at the start (stripped)", file, 1, 1))
+        else:
+            out.append(diag("ENC002", f"file is encoded as {label} (byte order mark)", file, 1, 1))
+        return text, codec
+    return None
+
+
+def _decode_sniffed(data: bytes, file: str | None, out: list[Diagnostic]) -> tuple[str, str] | None:
+    guessed = _sniff_utf16(data)
+    if guessed is None:
+        return None
+    try:
+        text = data.decode(guessed)
+    except UnicodeDecodeError:
+        return None
+    out.append(
+        diag(
+            "ENC002",
+            f"file looks like {guessed.upper()} without a byte order mark "
+            "(NUL bytes between characters)",
+            file,
+            1,
+            1,
+        )
+    )
+    return text, guessed
+
+
+def _check_line_ends(text: str, newline: str, file: str | None, out: list[Diagnostic]) -> None:
+    if newline == "lf":
+        out.append(diag("ENC005", "line ends are LF only (CR LF expected)", file, None, None))
     elif newline in ("mixed", "cr"):
         what = "bare CR line ends" if newline == "cr" else "mixed line ends"
-        diagnostics.append(diag("ENC006", f"{what} (CR LF expected)", file, None, None))
+        out.append(diag("ENC006", f"{what} (CR LF expected)", file, None, None))
     if text and not text.endswith("\n"):
         line, _ = line_col(text, len(text))
-        diagnostics.append(diag("ENC007", "the last line has no line break", file, line, None))
+        out.append(diag("ENC007", "the last line has no line break", file, line, None))
+
+
+def _check_characters(text: str, file: str | None, out: list[Diagnostic]) -> None:
     if not text.isascii():
         match = _NON_ASCII.search(text)
         if match is not None:
             line, column = line_col(text, match.start())
-            diagnostics.append(
+            out.append(
                 diag(
                     "ENC004",
                     f"non-ASCII character {match.group()!r} (U+{ord(match.group()):04X})",
@@ -191,7 +207,7 @@ def decode(data: bytes, file: str | None = None) -> DecodedText:
     if match is not None:
         line, column = line_col(text, match.start())
         count = len(_CONTROL.findall(text))
-        diagnostics.append(
+        out.append(
             diag(
                 "ENC008",
                 f"control character U+{ord(match.group()):04X}"
@@ -201,7 +217,6 @@ def decode(data: bytes, file: str | None = None) -> DecodedText:
                 column,
             )
         )
-    return DecodedText(text, encoding, newline, diagnostics)
 
 
 def _normalise(text: str) -> str:

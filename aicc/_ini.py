@@ -36,7 +36,6 @@ class IniEntry:
         line: 1-based line number.
         key_column: 1-based column of the keyword.
         value_column: 1-based column of the value (after the ``=``, spaces skipped).
-        has_equals: False for a bare keyword line without ``=`` (value is then empty).
     """
 
     key: str
@@ -44,7 +43,6 @@ class IniEntry:
     line: int
     key_column: int
     value_column: int
-    has_equals: bool = True
 
 
 @dataclass(slots=True)
@@ -175,9 +173,7 @@ def parse_ini(text: str, file: str | None, raw_groups: frozenset[str]) -> IniFil
             )
             if not equals:
                 # A bare keyword (seen from authoring tools): keep it with an empty value.
-                current.entries.append(
-                    IniEntry(key_name, "", number, key_column, len(line) + 1, has_equals=False)
-                )
+                current.entries.append(IniEntry(key_name, "", number, key_column, len(line) + 1))
             continue
         value_offset = len(key_text) + 1
         value_column = value_offset + (len(value_text) - len(value_text.lstrip())) + 1

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 import struct
 import zipfile
 import zlib
@@ -23,9 +22,12 @@ from pathlib import Path
 from typing import IO
 from typing import Any
 
+from aicc import zipsafety
 from aicc.diagnostics import Diagnostic
 from aicc.diagnostics import Severity
 from aicc.errors import SourceError
+from aicc.model import EXTENSIONS
+from aicc.model import REQUIRED_EXTENSIONS
 from aicc.rules import diag
 
 __all__ = [
@@ -59,17 +61,9 @@ _ENTRY_ERRORS = (
 _ARCHIVE_ERRORS = (*_ENTRY_ERRORS, struct.error, OverflowError, IndexError, KeyError)
 
 #: Course structure extensions (lower case) -> the slot they fill (``.ore`` is an alias).
-AICC_EXTENSIONS: dict[str, str] = {
-    "crs": "crs",
-    "au": "au",
-    "des": "des",
-    "cst": "cst",
-    "ort": "ort",
-    "ore": "ort",
-    "pre": "pre",
-    "cmp": "cmp",
-}
-REQUIRED_SLOTS: tuple[str, ...] = ("au", "des", "cst")
+AICC_EXTENSIONS: dict[str, str] = {ext: ext for ext in EXTENSIONS} | {"ore": "ort"}
+#: The files a course set needs besides its .crs.
+REQUIRED_SLOTS: tuple[str, ...] = tuple(ext for ext in REQUIRED_EXTENSIONS if ext != "crs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,16 +149,6 @@ def _split_ext(name: str) -> tuple[str, str]:
 def _is_apple_double(path: str) -> bool:
     parts = path.split("/")
     return "__MACOSX" in parts[:-1] or parts[-1].startswith("._") or parts[-1] == ".DS_Store"
-
-
-def _unsafe_reason(name: str) -> str | None:
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return "absolute path"
-    if ".." in name.split("/"):
-        return "'..' in the path"
-    if "\x00" in name:
-        return "NUL character in the name"
-    return None
 
 
 def load(source: Source, limits: ZipLimits = DEFAULT_LIMITS) -> Package:
@@ -465,95 +449,106 @@ def _load_zip(source: bytes | Path, package: Package, limits: ZipLimits, label: 
         try:
             archive = zipfile.ZipFile(handle)
         except _ARCHIVE_ERRORS as exc:
-            # Whatever the bytes are, a broken archive is a finding, never an exception.
-            package.diagnostics.append(
-                diag("PKG010", f"{label} is not a readable zip archive: {exc}")
-            )
-            _group(package, [], folder_mode=False)
+            # Whatever the bytes are, a broken archive is a finding, never an exception;
+            # the only one: "no .crs in it" (PKG001) would say the same thing again.
+            package.diagnostics.append(diag("PKG010", _not_a_zip(source, label, exc)))
             return
         with archive:
             _read_zip(archive, package, limits)
 
 
+def _not_a_zip(source: bytes | Path, label: str, exc: Exception) -> str:
+    """Why a file is not a package; for one AICC file, what to give instead."""
+    ext = source.suffix[1:] if isinstance(source, Path) else ""
+    if ext.casefold() in AICC_EXTENSIONS:
+        return (
+            f"{label} is a single .{ext} file, not a course package: give the folder that "
+            "holds the course's files (.crs .au .des .cst ...) or a .zip of them"
+        )
+    return f"{label} is not a readable zip archive: {exc}"
+
+
 def _read_zip(archive: zipfile.ZipFile, package: Package, limits: ZipLimits) -> None:
     infos = archive.infolist()
-    diagnostics = package.diagnostics
-    if len(infos) > limits.max_entries:
-        diagnostics.append(
-            diag(
-                "PKG011",
-                f"the zip holds {len(infos)} entries (cap {limits.max_entries}); not read",
-            )
-        )
-        _group(package, [], folder_mode=False)
-        return
-    total = sum(max(info.file_size, 0) for info in infos)
-    if total > limits.max_total_size:
-        diagnostics.append(
-            diag(
-                "PKG011",
-                f"the zip declares {total} uncompressed bytes (cap {limits.max_total_size}); "
-                "not read",
-            )
-        )
+    problem = _archive_problem(infos, limits)
+    if problem is not None:
+        package.diagnostics.append(diag("PKG011", problem))
         _group(package, [], folder_mode=False)
         return
     entries: list[tuple[str, bytes | None]] = []
     seen: set[str] = set()
     for info in infos:
-        name = info.filename.replace("\\", "/")
-        # ZipInfo.is_dir() indexes the last character, so an empty name (seen in
-        # corrupted central directories) must be caught before it is asked.
-        if not name:
-            diagnostics.append(diag("PKG010", "zip entry with an empty file name"))
-            continue
-        if name.endswith("/"):
-            continue
-        reason = _unsafe_reason(name)
-        if reason is None and stat.S_ISLNK(info.external_attr >> 16):
-            reason = "symbolic link"
-        if reason is None and info.flag_bits & 0x1:
-            reason = "encrypted entry"
-        if reason is not None:
-            diagnostics.append(diag("PKG012", f"unsafe zip entry {name!r}: {reason}", name))
-            continue
-        # "./course.crs" and "a//b" name the same files as "course.crs" and "a/b".
-        name = "/".join(part for part in name.split("/") if part not in ("", "."))
-        if name in seen:
-            diagnostics.append(diag("PKG012", f"duplicate zip entry {name!r}", name))
-            continue
-        seen.add(name)
-        slot = AICC_EXTENSIONS.get(_split_ext(name.rsplit("/", 1)[-1])[1].casefold())
-        if slot is None or _is_apple_double(name):
-            entries.append((name, None))
-            continue
-        if info.file_size >= limits.ratio_min_size and info.file_size > limits.max_ratio * max(
-            info.compress_size, 1
-        ):
-            diagnostics.append(
-                diag(
-                    "PKG011",
-                    f"{name} expands {info.file_size} bytes from {info.compress_size} "
-                    f"(ratio above {limits.max_ratio}); not read",
-                    name,
-                )
-            )
-            entries.append((name, None))
-            continue
-        try:
-            with archive.open(info) as handle:
-                data = _read_limited(handle, limits.max_file_size)
-        except _ENTRY_ERRORS as exc:
-            diagnostics.append(diag("PKG010", f"cannot read zip entry {name!r}: {exc}", name))
-            entries.append((name, None))
-            continue
-        if data is None:
-            diagnostics.append(
-                diag(
-                    "PKG011",
-                    f"{name} is larger than {limits.max_file_size} bytes; not read",
-                    name,
-                )
-            )
-        entries.append((name, data))
+        name = _entry_name(info, seen, package.diagnostics)
+        if name is not None:
+            entries.append((name, _read_entry(archive, info, name, package.diagnostics, limits)))
     _collect(package, entries, folder_mode=False)
+
+
+def _archive_problem(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> str | None:
+    """Why the whole zip is not read (too many entries, too large), or None."""
+    if len(infos) > limits.max_entries:
+        return f"the zip holds {len(infos)} entries (cap {limits.max_entries}); not read"
+    total = zipsafety.declared_size(infos)
+    if total > limits.max_total_size:
+        return (
+            f"the zip declares {total} uncompressed bytes (cap {limits.max_total_size}); not read"
+        )
+    return None
+
+
+def _entry_name(info: zipfile.ZipInfo, seen: set[str], diagnostics: list[Diagnostic]) -> str | None:
+    """The normalised name of a safe, new file entry; None (reported if bad) otherwise."""
+    name = info.filename.replace("\\", "/")
+    # ZipInfo.is_dir() indexes the last character, so an empty name (seen in
+    # corrupted central directories) must be caught before it is asked.
+    if not name:
+        diagnostics.append(diag("PKG010", "zip entry with an empty file name"))
+        return None
+    if name.endswith("/"):
+        return None
+    reason = zipsafety.entry_problem(info)
+    if reason is not None:
+        diagnostics.append(diag("PKG012", f"unsafe zip entry {name!r}: {reason}", name))
+        return None
+    # "./course.crs" and "a//b" name the same files as "course.crs" and "a/b".
+    name = "/".join(part for part in name.split("/") if part not in ("", "."))
+    if name in seen:
+        diagnostics.append(diag("PKG012", f"duplicate zip entry {name!r}", name))
+        return None
+    seen.add(name)
+    return name
+
+
+def _read_entry(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    name: str,
+    diagnostics: list[Diagnostic],
+    limits: ZipLimits,
+) -> bytes | None:
+    """The bytes of a course structure file entry (None for other files, or when capped)."""
+    slot = AICC_EXTENSIONS.get(_split_ext(name.rsplit("/", 1)[-1])[1].casefold())
+    if slot is None or _is_apple_double(name):
+        return None
+    ratio = zipsafety.entry_ratio(info, limits.ratio_min_size)
+    if ratio is not None and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        diagnostics.append(
+            diag(
+                "PKG011",
+                f"{name} expands {info.file_size} bytes from {info.compress_size} "
+                f"(ratio above {limits.max_ratio}); not read",
+                name,
+            )
+        )
+        return None
+    try:
+        with archive.open(info) as handle:
+            data = _read_limited(handle, limits.max_file_size)
+    except _ENTRY_ERRORS as exc:
+        diagnostics.append(diag("PKG010", f"cannot read zip entry {name!r}: {exc}", name))
+        return None
+    if data is None:
+        diagnostics.append(
+            diag("PKG011", f"{name} is larger than {limits.max_file_size} bytes; not read", name)
+        )
+    return data

@@ -136,115 +136,134 @@ class _Tokenizer:
 
     def record(self, first: int) -> tuple[Row, int]:
         """Parse the record starting at line index ``first``; return it and the next index."""
-        lines = self.lines
-        buf = lines[first]
-        last = first
-        pos = 0
-        values: list[str] = []
-        quoted: list[bool] = []
-        positions: list[tuple[int, int]] = []
-        while True:
-            length = len(buf)
-            start = pos
-            while start < length and buf[start] in " \t":
-                start += 1
-            line_no, column = self._where(buf, start, first)
-            positions.append((line_no, column))
-            if start < length and buf[start] == '"':
-                match = _QUOTED_BODY.match(buf, start + 1)
-                closing_ok = match is not None and self._closes(buf, match.end())
-                if match is None:
-                    # No closing quote on this line: a field may span lines, as long as
-                    # a later quote closes it properly (followed by a comma or line end).
-                    # One regex over a bounded window keeps hostile input (a quote on
-                    # every line) linear in the file size.
-                    window = lines[last + 1 : last + 1 + _MAX_FIELD_LINES]
-                    candidate = buf + "\n" + "\n".join(window) if window else buf
-                    found = _QUOTED_BODY.match(candidate, start + 1)
-                    if found is not None and self._closes(candidate, found.end()):
-                        line_end = candidate.find("\n", found.end())
-                        line_end = len(candidate) if line_end < 0 else line_end
-                        last += candidate.count("\n", len(buf), line_end)
-                        buf = candidate[:line_end]
-                        match, closing_ok, length = found, True, len(buf)
-                if not closing_ok or match is None:
-                    if match is None:
-                        # No closing quote at all: take the rest of the line as the field.
-                        self.diagnostics.append(
-                            diag(
-                                "TBL006",
-                                "quoted field is never closed; the rest of the line was "
-                                "taken as its value",
-                                self.file,
-                                line_no,
-                                column,
-                            )
-                        )
-                        end_of_line = buf.find("\n", start)
-                        end_of_line = length if end_of_line < 0 else end_of_line
-                        values.append(buf[start + 1 : end_of_line].replace('""', '"'))
-                        quoted.append(True)
-                        # Only text up to that line end belongs to this record.
-                        buf = buf[:end_of_line]
-                        break
-                    # Closed, but followed by text: report it and keep the text.
-                    end = match.end()
-                    value = match.group(1)
-                    comma = buf.find(",", end)
-                    stop = length if comma < 0 else comma
-                    trailing = buf[end:stop]
-                    tline, tcol = self._where(buf, end, first)
-                    self.diagnostics.append(
-                        diag(
-                            "TBL007",
-                            f"text {trailing.strip()[:40]!r} after the closing quote of "
-                            f"field {len(values) + 1}",
-                            self.file,
-                            tline,
-                            tcol,
-                        )
-                    )
-                    values.append((value + trailing).replace('""', '"').rstrip(_BLANK))
-                    quoted.append(True)
-                    if "\n" in value:
-                        self._multiline(line_no, column)
-                    if comma < 0:
-                        break
-                    pos = comma + 1
-                    continue
-                value = match.group(1)
-                if "\n" in value:
-                    self._multiline(line_no, column)
-                values.append(value.replace('""', '"'))
-                quoted.append(True)
-                end = match.end()
-                while end < length and buf[end] in " \t":
-                    end += 1
-                if end >= length:
-                    break
-                pos = end + 1  # past the comma (_closes guaranteed one)
-                continue
-            comma = buf.find(",", start)
-            stop = length if comma < 0 else comma
-            value = buf[start:stop].rstrip(_BLANK)
-            if '"' in value:
-                qline, qcol = self._where(buf, start + value.index('"'), first)
-                self.diagnostics.append(
-                    diag(
-                        "TBL007",
-                        f"stray quote in unquoted field {value[:40]!r}",
-                        self.file,
-                        qline,
-                        qcol,
-                    )
+        self.first = first
+        self.buf = self.lines[first]
+        self.last = first
+        self.values: list[str] = []
+        self.quoted: list[bool] = []
+        self.positions: list[tuple[int, int]] = []
+        pos: int | None = 0
+        while pos is not None:
+            pos = self._field(pos)
+        row = Row(first + 1, self.values, None, self.quoted, self.positions, self.last + 1)
+        return row, self.last + 1
+
+    def _field(self, pos: int) -> int | None:
+        """Parse the field at ``pos``; return where the next one starts (None: record end)."""
+        buf = self.buf
+        length = len(buf)
+        start = pos
+        while start < length and buf[start] in " \t":
+            start += 1
+        line_no, column = self._where(buf, start, self.first)
+        self.positions.append((line_no, column))
+        if start < length and buf[start] == '"':
+            return self._quoted_field(start, line_no, column)
+        return self._plain_field(start)
+
+    def _quoted_field(self, start: int, line_no: int, column: int) -> int | None:
+        match = _QUOTED_BODY.match(self.buf, start + 1)
+        closing_ok = match is not None and self._closes(self.buf, match.end())
+        if match is None:
+            match = self._across_lines(start)
+            closing_ok = match is not None
+        if match is None:
+            self._unclosed(start, line_no, column)
+            return None
+        if not closing_ok:
+            return self._text_after_quote(match, line_no, column)
+        value = match.group(1)
+        if "\n" in value:
+            self._multiline(line_no, column)
+        self.values.append(value.replace('""', '"'))
+        self.quoted.append(True)
+        buf, end = self.buf, match.end()
+        length = len(buf)
+        while end < length and buf[end] in " \t":
+            end += 1
+        return None if end >= length else end + 1  # past the comma (_closes guaranteed one)
+
+    def _across_lines(self, start: int) -> re.Match[str] | None:
+        """A quoted field that a later line closes properly (followed by a comma or line end).
+
+        One regex over a bounded window keeps hostile input (a quote on every line)
+        linear in the file size. On success the record's text grows to that line.
+        """
+        buf = self.buf
+        window = self.lines[self.last + 1 : self.last + 1 + _MAX_FIELD_LINES]
+        candidate = buf + "\n" + "\n".join(window) if window else buf
+        found = _QUOTED_BODY.match(candidate, start + 1)
+        if found is None or not self._closes(candidate, found.end()):
+            return None
+        line_end = candidate.find("\n", found.end())
+        line_end = len(candidate) if line_end < 0 else line_end
+        self.last += candidate.count("\n", len(buf), line_end)
+        self.buf = candidate[:line_end]
+        return found
+
+    def _unclosed(self, start: int, line_no: int, column: int) -> None:
+        """No closing quote at all: take the rest of the line as the field."""
+        self.diagnostics.append(
+            diag(
+                "TBL006",
+                "quoted field is never closed; the rest of the line was taken as its value",
+                self.file,
+                line_no,
+                column,
+            )
+        )
+        buf = self.buf
+        end_of_line = buf.find("\n", start)
+        end_of_line = len(buf) if end_of_line < 0 else end_of_line
+        self.values.append(buf[start + 1 : end_of_line].replace('""', '"'))
+        self.quoted.append(True)
+        # Only text up to that line end belongs to this record.
+        self.buf = buf[:end_of_line]
+
+    def _text_after_quote(self, match: re.Match[str], line_no: int, column: int) -> int | None:
+        """Closed, but followed by text: report it and keep the text."""
+        buf = self.buf
+        end = match.end()
+        value = match.group(1)
+        comma = buf.find(",", end)
+        stop = len(buf) if comma < 0 else comma
+        trailing = buf[end:stop]
+        tline, tcol = self._where(buf, end, self.first)
+        self.diagnostics.append(
+            diag(
+                "TBL007",
+                f"text {trailing.strip()[:40]!r} after the closing quote of "
+                f"field {len(self.values) + 1}",
+                self.file,
+                tline,
+                tcol,
+            )
+        )
+        self.values.append((value + trailing).replace('""', '"').rstrip(_BLANK))
+        self.quoted.append(True)
+        if "\n" in value:
+            self._multiline(line_no, column)
+        return None if comma < 0 else comma + 1
+
+    def _plain_field(self, start: int) -> int | None:
+        buf = self.buf
+        comma = buf.find(",", start)
+        stop = len(buf) if comma < 0 else comma
+        value = buf[start:stop].rstrip(_BLANK)
+        if '"' in value:
+            qline, qcol = self._where(buf, start + value.index('"'), self.first)
+            self.diagnostics.append(
+                diag(
+                    "TBL007",
+                    f"stray quote in unquoted field {value[:40]!r}",
+                    self.file,
+                    qline,
+                    qcol,
                 )
-            values.append(value)
-            quoted.append(False)
-            if comma < 0:
-                break
-            pos = comma + 1
-        row = Row(first + 1, values, None, quoted, positions, last + 1)
-        return row, last + 1
+            )
+        self.values.append(value)
+        self.quoted.append(False)
+        return None if comma < 0 else comma + 1
 
     @staticmethod
     def _closes(buf: str, end: int) -> bool:

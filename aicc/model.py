@@ -44,6 +44,13 @@ if TYPE_CHECKING:
 #: The reserved ID of the top block of the CST (compared case-insensitively).
 ROOT_ID = "root"
 
+#: Extensions (lower case, without the dot) of the files every course set has.
+REQUIRED_EXTENSIONS: tuple[str, ...] = ("crs", "au", "des", "cst")
+#: Extensions of the optional files (objectives, prerequisites, completion).
+OPTIONAL_EXTENSIONS: tuple[str, ...] = ("ort", "pre", "cmp")
+#: Every course structure file extension, in the order the writer emits the files.
+EXTENSIONS: tuple[str, ...] = REQUIRED_EXTENSIONS + OPTIONAL_EXTENSIONS
+
 #: Level values the reference accepts (compared case-insensitively).
 KNOWN_LEVELS: tuple[str, ...] = ("1", "2", "3", "3a", "3b", "4")
 
@@ -101,6 +108,22 @@ COURSE_KEYWORDS: tuple[tuple[str, str], ...] = (
 
 #: ``[Course_Behavior]`` keywords, with the model attribute.
 BEHAVIOR_KEYWORDS: tuple[tuple[str, str], ...] = (("Max_Normal", "max_normal"),)
+
+#: ``[Course]`` keywords a .crs must have (CRS004), in the order they are reported.
+REQUIRED_COURSE_KEYWORDS: tuple[str, ...] = (
+    "Course_Creator",
+    "Course_ID",
+    "Course_System",
+    "Course_Title",
+    "Level",
+    "Max_Fields_CST",
+    "Total_AUs",
+    "Total_Blocks",
+    "Version",
+)
+
+#: ``[Course_Behavior]`` keywords a .crs must have (CRS004).
+REQUIRED_BEHAVIOR_KEYWORDS: tuple[str, ...] = ("Max_Normal",)
 
 ElementKind = Literal["au", "block", "objective", "unknown"]
 
@@ -508,8 +531,13 @@ __all__ = [
     "CMP_COLUMNS",
     "COURSE_KEYWORDS",
     "DES_COLUMNS",
+    "EXTENSIONS",
     "KNOWN_LEVELS",
+    "OPTIONAL_EXTENSIONS",
     "PRE_COLUMNS",
+    "REQUIRED_BEHAVIOR_KEYWORDS",
+    "REQUIRED_COURSE_KEYWORDS",
+    "REQUIRED_EXTENSIONS",
     "ROOT_ID",
     "AssignableUnit",
     "Block",

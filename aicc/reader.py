@@ -10,17 +10,20 @@ be read is put in the model. Declared CRS totals are kept as read. The semantic 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import operator
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 
+from aicc._crs import GROUP_ALIASES
+from aicc._crs import GROUP_BEHAVIOR
+from aicc._crs import GROUP_COURSE
+from aicc._crs import GROUP_DESCRIPTION
+from aicc._crs import fill_crs
+from aicc._crs import suggest
 from aicc._decode import DecodedText
 from aicc._decode import decode
 from aicc._ini import IniFile
-from aicc._ini import normalise_name
 from aicc._ini import parse_ini
 from aicc._package import DEFAULT_LIMITS
 from aicc._package import CourseFiles
@@ -35,10 +38,9 @@ from aicc.diagnostics import Diagnostic
 from aicc.diagnostics import Report
 from aicc.errors import SourceError
 from aicc.model import AU_COLUMNS
-from aicc.model import BEHAVIOR_KEYWORDS
 from aicc.model import CMP_COLUMNS
-from aicc.model import COURSE_KEYWORDS
 from aicc.model import DES_COLUMNS
+from aicc.model import EXTENSIONS
 from aicc.model import AssignableUnit
 from aicc.model import Block
 from aicc.model import CompletionRequirement
@@ -49,29 +51,16 @@ from aicc.model import Prerequisite
 from aicc.model import id_key
 from aicc.rules import diag
 
-__all__ = ["ParsedCourse", "ParsedTable", "parse_source", "read"]
-
-#: Normalised names of the CRS groups, with accepted alias spellings.
-GROUP_COURSE = "course"
-GROUP_BEHAVIOR = "course_behavior"
-GROUP_DESCRIPTION = "course_description"
-GROUP_ALIASES: dict[str, str] = {"course behavior": GROUP_BEHAVIOR}
-#: Keyword aliases (normalised) -> canonical keyword.
-KEYWORD_ALIASES: dict[str, str] = {"total_complex_objectives": "Total_Complex_Obj"}
-#: CRS integer keywords (model attribute names).
-INTEGER_ATTRIBUTES = frozenset(
-    {
-        "max_fields_cst",
-        "max_fields_ort",
-        "total_aus",
-        "total_blocks",
-        "total_objectives",
-        "total_complex_obj",
-        "max_normal",
-    }
-)
-# At most 18 digits: larger counts are nonsense, and int() refuses very long digit strings.
-_DIGITS = re.compile(r"[0-9]{1,18}")
+__all__ = [
+    "GROUP_ALIASES",
+    "GROUP_BEHAVIOR",
+    "GROUP_COURSE",
+    "GROUP_DESCRIPTION",
+    "ParsedCourse",
+    "ParsedTable",
+    "parse_source",
+    "read",
+]
 
 #: Known columns (normalised) of the keyed tables.
 AU_KNOWN: dict[str, str] = {name.casefold(): attr for name, attr in AU_COLUMNS}
@@ -204,7 +193,7 @@ def _read_set(files: CourseFiles, package: Package, out: list[Diagnostic]) -> Pa
         max_normal=None,
     )
     parsed = ParsedCourse(course=course, files=files, package=package)
-    for slot in ("crs", "au", "des", "cst", "ort", "pre", "cmp"):
+    for slot in EXTENSIONS:
         source_file = files.files.get(slot)
         if source_file is None:
             continue
@@ -228,7 +217,7 @@ def _read_set(files: CourseFiles, package: Package, out: list[Diagnostic]) -> Pa
         if slot == "crs":
             parsed.crs = parse_ini(decoded.text, source_file.path, frozenset({GROUP_DESCRIPTION}))
             out.extend(parsed.crs.diagnostics)
-            _fill_crs(parsed, parsed.crs, source_file.path, out)
+            fill_crs(parsed.course, parsed.crs, source_file.path, out)
         else:
             table = parse_table(decoded.text, source_file.path)
             out.extend(table.diagnostics)
@@ -237,99 +226,6 @@ def _read_set(files: CourseFiles, package: Package, out: list[Diagnostic]) -> Pa
 
 
 # --------------------------------------------------------------------------- CRS
-
-
-_COURSE_ATTRS: dict[str, str] = {name.casefold(): attr for name, attr in COURSE_KEYWORDS}
-_BEHAVIOR_ATTRS: dict[str, str] = {name.casefold(): attr for name, attr in BEHAVIOR_KEYWORDS}
-
-
-def _fill_crs(parsed: ParsedCourse, ini: IniFile, path: str, out: list[Diagnostic]) -> None:
-    course = parsed.course
-    for group in ini.groups:
-        key = group.key
-        if key == GROUP_DESCRIPTION:
-            if course.description == "" and group is ini.group(GROUP_DESCRIPTION):
-                course.description = group.raw_text()
-            continue
-        canonical = GROUP_ALIASES.get(key, key)
-        if canonical == GROUP_COURSE:
-            attrs = _COURSE_ATTRS
-        elif canonical == GROUP_BEHAVIOR:
-            attrs = _BEHAVIOR_ATTRS
-        else:
-            out.append(
-                diag(
-                    "CRS011",
-                    f"unknown group [{group.name}]",
-                    path,
-                    group.line,
-                    None,
-                    hint=_suggest(
-                        group.name, ["Course", "Course_Behavior", "Course_Description"], "Use"
-                    ),
-                )
-            )
-            continue
-        # Only the first group of a name counts (CRS012 is reported by the INI reader).
-        if ini.group(group.name) is not group:
-            continue
-        if canonical != key:
-            out.append(
-                diag(
-                    "CRS014",
-                    f"group [{group.name}] is an alias of [Course_Behavior]",
-                    path,
-                    group.line,
-                    None,
-                    hint="Write [Course_Behavior].",
-                )
-            )
-        seen: set[str] = set()
-        for entry in group.entries:
-            name = normalise_name(entry.key)
-            alias_of = KEYWORD_ALIASES.get(name)
-            if alias_of is not None and alias_of.casefold() in attrs:
-                out.append(
-                    diag(
-                        "CRS014",
-                        f"keyword {entry.key} is an alias of {alias_of}",
-                        path,
-                        entry.line,
-                        entry.key_column,
-                        hint=f"Write {alias_of}.",
-                    )
-                )
-                name = alias_of.casefold()
-            attr = attrs.get(name)
-            if attr is None:
-                known = [k for k, _ in (COURSE_KEYWORDS if attrs is _COURSE_ATTRS else [])]
-                known += [k for k, _ in (BEHAVIOR_KEYWORDS if attrs is _BEHAVIOR_ATTRS else [])]
-                out.append(
-                    diag(
-                        "CRS010",
-                        f"unknown keyword {entry.key} in [{group.name}]",
-                        path,
-                        entry.line,
-                        entry.key_column,
-                        hint=_suggest(entry.key, known, "Did you mean"),
-                    )
-                )
-                continue
-            if name in seen:
-                continue
-            seen.add(name)
-            if attr in INTEGER_ATTRIBUTES:
-                setattr(course, attr, int(entry.value) if _DIGITS.fullmatch(entry.value) else None)
-            else:
-                setattr(course, attr, entry.value)
-
-
-def _suggest(value: str, known: list[str], lead: str) -> str | None:
-    matches = difflib.get_close_matches(value.casefold(), [k.casefold() for k in known], 1, 0.75)
-    if not matches:
-        return None
-    spelled = next(k for k in known if k.casefold() == matches[0])
-    return f"{lead} {spelled}?"
 
 
 # --------------------------------------------------------------------------- tables
@@ -384,7 +280,7 @@ def _header_columns(
                     path,
                     line,
                     column,
-                    hint=_suggest(name, list(canonical), "Did you mean") or "Remove the column.",
+                    hint=suggest(name, list(canonical), "Did you mean") or "Remove the column.",
                 )
             )
     if not recognised:
@@ -427,6 +323,13 @@ def _read_au(parsed: ParsedCourse, table: Table, path: str, out: list[Diagnostic
     result = ParsedTable(path, table, columns, usable=usable)
     if not usable:
         return result
+    _fill_aus(parsed.course.aus, table, columns)
+    result.rows.extend(table.rows)
+    return result
+
+
+def _fill_aus(aus: list[AssignableUnit], table: Table, columns: dict[str, int]) -> None:
+    """One AU per row, by the header's columns (unknown columns go to ``extra``)."""
     known = [(attr, columns[key]) for key, attr in AU_KNOWN.items() if key in columns]
     extras = [
         (table.header[index].strip(), index)
@@ -440,7 +343,6 @@ def _read_au(parsed: ParsedCourse, table: Table, path: str, out: list[Diagnostic
     positional = _AU_POSITIONAL and len(full) == len(order) and not extras
     getter = operator.itemgetter(*full) if positional else None
     needed = max(full, default=0) + 1
-    aus = parsed.course.aus
     for row in table.rows:
         values = row.values
         width = len(values)
@@ -455,8 +357,6 @@ def _read_au(parsed: ParsedCourse, table: Table, path: str, out: list[Diagnostic
             if index < width and values[index]:
                 unit.extra[name] = values[index]
         aus.append(unit)
-    result.rows.extend(table.rows)
-    return result
 
 
 def _read_des(parsed: ParsedCourse, table: Table, path: str, out: list[Diagnostic]) -> ParsedTable:

@@ -33,6 +33,7 @@ from aicc.errors import WriteError
 from aicc.model import AU_COLUMNS
 from aicc.model import CMP_COLUMNS
 from aicc.model import DES_COLUMNS
+from aicc.model import EXTENSIONS
 from aicc.model import PRE_COLUMNS
 from aicc.model import AssignableUnit
 from aicc.model import Course
@@ -40,8 +41,6 @@ from aicc.model import id_key
 
 CRLF = "\r\n"
 
-#: Order in which the structure files are written (and stored in zips).
-EXTENSIONS: tuple[str, ...] = ("crs", "au", "des", "cst", "ort", "pre", "cmp")
 
 # The reader's group-header pattern (reference section 10.2): a description line that
 # matches it would end the description early.

@@ -5,7 +5,7 @@ Prints the size of the structure text, the time of ``aicc.write``, ``aicc.read``
 baseline measured in the same run on the same bytes: only decoding them and splitting
 them into lines and fields (the least any reader must do), reported as a ratio.
 
-Targets (issue 3): validation under 2 s and at least 5 MB/s.
+Targets: validation under 2 s and at least 5 MB/s (docs/aicc-toolkit.md).
 
 Run:  python benchmarks/aicc_validate.py [--aus 10000] [--repeat 5]
 """

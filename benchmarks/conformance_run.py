@@ -1,6 +1,6 @@
 """Benchmark: a full conformance run against a 1,000-course mock with 50 sampled packages.
 
-Target: under 30 s of wall time for the run (issue 6). The mock builds generated packages
+Target: under 30 s of wall time for the run. The mock builds generated packages
 lazily and caches them, so the first run also pays for building the 50 sampled packages;
 both figures are printed.
 

@@ -1,4 +1,4 @@
-"""Scale benchmark of the connector's sync against the mock vendor (issue 5, "Done when").
+"""Scale benchmark of the connector's sync against the mock vendor (the connector's targets).
 
 Prints, in one run:
 

@@ -22,6 +22,7 @@ WING_COMMANDS: dict[str, str] = {
     "integrations": "connector.cli.integrations:integrations",
     "catalog": "connector.cli.catalog:catalog",
     "runs": "connector.cli.runs:runs",
+    "db": "connector.cli.db:db",
     "scheduler": "connector.cli.scheduler:scheduler",
     "sync": "connector.cli.sync:sync",
     "worker": "connector.cli.worker:worker",

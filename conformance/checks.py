@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
-import stat
 import zipfile
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -20,19 +18,24 @@ from typing import TYPE_CHECKING
 from typing import Any
 from urllib.parse import urlsplit
 
+from aicc import OPTIONAL_EXTENSIONS
+from aicc import REQUIRED_EXTENSIONS
+from aicc import zipsafety
 from conformance.errors import ConformanceFailure
+from schemas import CULTURE_RE
+from schemas import DURATION_RE
+from schemas import ID_RE
+from schemas import MAX_PACKAGE_BYTES
+from schemas import UTC_RE
 
 if TYPE_CHECKING:
     from conformance._http import Exchange
 
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
-UTC_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$")
-CULTURE_RE = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
-DURATION_RE = re.compile(r"^[0-9]{2,}:[0-5][0-9]:[0-5][0-9]$")
-#: Default package size cap (PKG-016).
-SIZE_CAP = 250 * 1024 * 1024
-AICC_REQUIRED = (".crs", ".au", ".des", ".cst")
-AICC_OPTIONAL = (".ort", ".pre", ".cmp")
+#: Default package size cap (PKG-016), from the contract (:mod:`schemas`).
+SIZE_CAP = MAX_PACKAGE_BYTES
+#: AICC file extensions (with the dot), from :mod:`aicc`.
+AICC_REQUIRED = tuple(f".{ext}" for ext in REQUIRED_EXTENSIONS)
+AICC_OPTIONAL = tuple(f".{ext}" for ext in OPTIONAL_EXTENSIONS)
 #: Problems listed in one failure message (the count says how many more there are).
 MAX_LISTED = 15
 
@@ -133,7 +136,7 @@ def _rule_id(c: dict[str, Any]) -> Iterable[tuple[str, Any, str]]:
     value = c.get("ID", _MISSING)
     error = _string(value, 1, 50)
     if error is None and not ID_RE.match(value):
-        error = "must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$"
+        error = "must be 1-50 letters, digits, '_' or '-', starting with a letter or digit"
     if error:
         yield "$.ID", value, error
 
@@ -364,54 +367,46 @@ class ZipFacts:
 
 
 def inspect_zip(data: bytes) -> ZipFacts:
-    """Inspect an archive without extracting anything."""
+    """Inspect an archive without extracting anything (by the rules of aicc.zipsafety)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         return ZipFacts(error=f"not a zip archive: {exc}")
     with archive:
         infos = archive.infolist()
-        names = tuple(i.filename for i in infos)
-        absolute = tuple(
-            n for n in names if n.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", n)
-        )
-        dotdot = tuple(n for n in names if ".." in re.split(r"[\\/]", n))
-        links = tuple(i.filename for i in infos if stat.S_ISLNK((i.external_attr >> 16) & 0xFFFF))
-        encrypted = tuple(i.filename for i in infos if i.flag_bits & 0x1)
+        kinds = [(info.filename, zipsafety.classify(info)) for info in infos]
         error = None
         try:
-            bad = _test_members(archive, {i.filename for i in infos if not i.flag_bits & 0x1})
-            if bad:
-                error = f"entry {bad!r} fails its CRC check"
+            corrupt = zipsafety.first_corrupt_member(archive)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
             error = f"cannot read the archive: {exc}"
-        groups: dict[tuple[str, str], set[str]] = {}
-        for name in names:
-            if name.endswith("/"):
-                continue
-            folder, _, leaf = name.replace("\\", "/").rpartition("/")
-            base, dot, ext = leaf.rpartition(".")
-            ext = "." + ext.lower()
-            if dot and ext in AICC_REQUIRED + AICC_OPTIONAL:
-                groups.setdefault((folder, base.lower()), set()).add(ext)
-        file_sets = tuple(
-            (folder, base, frozenset(exts)) for (folder, base), exts in sorted(groups.items())
-        )
+        else:
+            if corrupt is not None:
+                error = f"entry {corrupt[0]!r} fails its CRC check ({corrupt[1]})"
+
+    def having(*wanted: str) -> tuple[str, ...]:
+        return tuple(name for name, found in kinds if set(found) & set(wanted))
+
     return ZipFacts(
         error=error,
-        names=names,
-        absolute=absolute,
-        dotdot=dotdot,
-        links=links,
-        encrypted=encrypted,
-        file_sets=file_sets,
+        names=tuple(name for name, _ in kinds),
+        absolute=having("absolute"),
+        dotdot=having("dotdot"),
+        links=having("link"),
+        encrypted=having("encrypted"),
+        file_sets=_file_sets(name for name, _ in kinds),
     )
 
 
-def _test_members(archive: zipfile.ZipFile, names: set[str]) -> str | None:
-    for info in archive.infolist():
-        if info.filename in names and not info.is_dir():
-            with archive.open(info) as member:
-                while member.read(1 << 20):
-                    pass
-    return None
+def _file_sets(names: Iterable[str]) -> tuple[tuple[str, str, frozenset[str]], ...]:
+    """(folder, base name, AICC extensions) of each course file set in the archive."""
+    groups: dict[tuple[str, str], set[str]] = {}
+    for name in names:
+        if name.endswith("/"):
+            continue
+        folder, _, leaf = name.replace("\\", "/").rpartition("/")
+        base, dot, ext = leaf.rpartition(".")
+        ext = "." + ext.lower()
+        if dot and ext in AICC_REQUIRED + AICC_OPTIONAL:
+            groups.setdefault((folder, base.lower()), set()).add(ext)
+    return tuple((folder, base, frozenset(exts)) for (folder, base), exts in sorted(groups.items()))

@@ -4,7 +4,8 @@ The stdlib's ``ZipFile.extractall`` silently *repairs* hostile names and enforce
 size, count or ratio limit, so packages are never extracted with it. Instead:
 
 1. :func:`check_zip` inspects the central directory before anything is written and
-   *rejects* (never repairs) absolute names, drive letters, backslashes, ``..`` parts,
+   *rejects* (never repairs), by the rules of :mod:`aicc.zipsafety` (the one zip safety
+   implementation of cckit), absolute names, drive letters, backslashes, ``..`` parts,
    links and other special files, encrypted entries, duplicate names (also when they
    differ only in case, or a file shadows a folder), too many entries, too large a total,
    and per-entry or whole-archive compression ratios typical of zip bombs.
@@ -19,9 +20,7 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import shutil
-import stat
 import tempfile
 import zipfile
 import zlib
@@ -30,23 +29,29 @@ from pathlib import Path
 from pathlib import PurePosixPath
 from typing import IO
 
+from aicc import zipsafety
 from connector.errors import UnsafeArchiveError
 
 __all__ = [
+    "CONTENT_DIR_MODE",
+    "CONTENT_FILE_MODE",
     "TEMP_PREFIX",
     "ArchiveLimits",
     "check_zip",
     "extract_zip",
+    "make_dirs",
 ]
 
 #: A zip file's path, a seekable binary file holding it, or its bytes.
 ZipSource = str | os.PathLike[str] | IO[bytes] | bytes
 #: Prefix of the temporary extraction folders (cleaned by the next sync when orphaned).
 TEMP_PREFIX = ".tmp-"
+#: Mode of every folder the extraction creates (a package's folder, its subfolders and
+#: missing parents): a web server in the cckit user's group may serve the content.
+CONTENT_DIR_MODE = 0o750
+#: Mode of every extracted file: readable by that group, by nobody else.
+CONTENT_FILE_MODE = 0o640
 _CHUNK = 1024 * 1024  # large reads: fewer trips through the GIL per MB
-_DRIVE = re.compile(r"^[A-Za-z]:")
-#: Bits of ``flag_bits`` meaning "encrypted" (traditional PKWARE, strong encryption).
-_ENCRYPTED_FLAGS = 0x1 | 0x40
 
 
 @dataclass(frozen=True)
@@ -76,16 +81,15 @@ def _unsafe(member: str, reason: str) -> UnsafeArchiveError:
     return UnsafeArchiveError(f"{member!r}: {reason}" if member else reason)
 
 
-def _check_name(name: str) -> PurePosixPath:
-    if not name or "\x00" in name:
-        raise _unsafe(name, "empty name or NUL character in the name")
-    if "\\" in name:
-        raise _unsafe(name, "backslash in the entry name")
-    if name.startswith("/") or _DRIVE.match(name):
-        raise _unsafe(name, "absolute path")
+def _check_entry(info: zipfile.ZipInfo, limits: ArchiveLimits) -> PurePosixPath:
+    """The entry's path, after aicc's zip safety rules (a backslash refused too)."""
+    name = info.filename
+    if len(name) > limits.max_name_length:
+        raise _unsafe(name[:80] + "...", f"name longer than {limits.max_name_length}")
+    reason = zipsafety.entry_problem(info, allow_backslash=False)
+    if reason is not None:
+        raise _unsafe(name, reason)
     path = PurePosixPath(name)
-    if any(part == ".." for part in path.parts):
-        raise _unsafe(name, "'..' in the entry path")
     if not path.parts:
         raise _unsafe(name, "empty path")
     return path
@@ -126,46 +130,33 @@ def _check_infos(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
     files: set[PurePosixPath] = set()
     folders: set[PurePosixPath] = set()
     total_size = 0
-    total_compressed = 0
     for info in infos:
-        name = info.filename
-        if len(name) > limits.max_name_length:
-            raise _unsafe(name[:80] + "...", f"name longer than {limits.max_name_length}")
-        path = _check_name(name)
-        if info.flag_bits & _ENCRYPTED_FLAGS:
-            raise _unsafe(name, "encrypted entry")
-        mode = info.external_attr >> 16
-        kind = stat.S_IFMT(mode)
-        if kind == stat.S_IFLNK:
-            raise _unsafe(name, "symbolic link")
-        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
-            raise _unsafe(name, f"special file (mode {oct(kind)})")
+        path = _check_entry(info, limits)
         key = str(path).casefold()
         if key in seen:
-            raise _unsafe(name, f"duplicate of entry {seen[key]!r}")
-        seen[key] = name
-        if info.is_dir():
-            folders.add(path)
-        else:
-            files.add(path)
+            raise _unsafe(info.filename, f"duplicate of entry {seen[key]!r}")
+        seen[key] = info.filename
+        (folders if info.is_dir() else files).add(path)
         if info.file_size < 0 or info.compress_size < 0:
-            raise _unsafe(name, "negative size")
+            raise _unsafe(info.filename, "negative size")
         total_size += info.file_size
-        total_compressed += info.compress_size
         if total_size > limits.max_total_size:
             raise _unsafe("", f"uncompressed size over the cap of {limits.max_total_size} bytes")
-        if info.file_size >= limits.min_ratio_size:
-            ratio = info.file_size / max(info.compress_size, 1)
-            if ratio > limits.max_entry_ratio:
-                raise _unsafe(
-                    name, f"compression ratio {ratio:.0f} over the cap {limits.max_entry_ratio:g}"
-                )
-    if total_size >= limits.min_ratio_size:
-        ratio = total_size / max(total_compressed, 1)
-        if ratio > limits.max_total_ratio:
+        ratio = zipsafety.entry_ratio(info, limits.min_ratio_size)
+        if ratio is not None and ratio > limits.max_entry_ratio:
             raise _unsafe(
-                "", f"archive compression ratio {ratio:.0f} over the cap {limits.max_total_ratio:g}"
+                info.filename,
+                f"compression ratio {ratio:.0f} over the cap {limits.max_entry_ratio:g}",
             )
+    ratio = zipsafety.archive_ratio(infos, limits.min_ratio_size)
+    if ratio is not None and ratio > limits.max_total_ratio:
+        raise _unsafe(
+            "", f"archive compression ratio {ratio:.0f} over the cap {limits.max_total_ratio:g}"
+        )
+    _check_tree(files, folders)
+
+
+def _check_tree(files: set[PurePosixPath], folders: set[PurePosixPath]) -> None:
     # A file must not also be used as a folder ("a" and "a/b"): extraction would fail
     # half-way or, on some systems, write through the wrong node.
     for file in files:
@@ -202,7 +193,7 @@ def extract_zip(
     """
     limits = limits or ArchiveLimits()
     final = Path(target)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(final.parent)
     final = final.parent.resolve() / final.name
     # One parse of the central directory serves the check and the extraction.
     with _open(path) as zf:
@@ -214,6 +205,7 @@ def extract_zip(
             return final
         temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{final.name[:16]}-", dir=final.parent))
         try:
+            os.chmod(temp, CONTENT_DIR_MODE)  # mkdtemp makes it owner-only
             _extract_into(zf, infos, temp)
             try:
                 os.rename(temp, final)
@@ -226,6 +218,19 @@ def extract_zip(
             shutil.rmtree(temp, ignore_errors=True)
             raise
     return final
+
+
+def make_dirs(path: Path) -> None:
+    """Create the content folder ``path`` and its missing parents, each with
+    :data:`CONTENT_DIR_MODE` exactly (an existing folder keeps its mode)."""
+    if path.is_dir():
+        return
+    make_dirs(path.parent)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        return  # made meanwhile by another worker; theirs has the same mode
+    os.chmod(path, CONTENT_DIR_MODE)  # whatever the umask
 
 
 def _extract_into(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], dest: Path) -> None:
@@ -249,17 +254,18 @@ def _extract_member(
     out = dest.joinpath(*PurePosixPath(info.filename).parts)
     if info.is_dir():
         if out not in made:
-            out.mkdir(parents=True, exist_ok=True)
+            make_dirs(out)
             made.add(out)
         return
     if out.parent not in made:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(out.parent)
         made.add(out.parent)
     try:
         # O_EXCL: a second entry of the same name can never overwrite the first.
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CONTENT_FILE_MODE)
     except FileExistsError:
         raise _unsafe(info.filename, "written twice") from None
+    os.fchmod(fd, CONTENT_FILE_MODE)  # whatever the umask
     written = 0
     with zf.open(info) as source, os.fdopen(fd, "wb") as sink:
         while chunk := source.read(_CHUNK):

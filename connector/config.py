@@ -35,6 +35,10 @@ SECRET_KEY_ENV = "CCKIT_SECRET_KEY"  # noqa: S105 - a variable name, not a secre
 #: Environment variable naming the content store (shared by workers on several machines).
 CONTENT_DIR_ENV = "CCKIT_CONTENT_DIR"
 
+#: Mode of a new home directory: the group (a web server serving ``content/``) may pass
+#: through it; the database and key file inside are owner-only by their own modes.
+HOME_MODE = 0o750
+
 SecretKeySource = Literal["env", "file"]
 
 
@@ -136,13 +140,18 @@ class Settings:
         return make_url(self.database_url).render_as_string(hide_password=True)
 
     def ensure_home(self) -> Path:
-        """Create the home directory (mode 0700) when missing and return it.
+        """Create the home directory (mode :data:`HOME_MODE`) when missing and return it.
+
+        An existing home keeps the mode its administrator gave it.
 
         Raises:
             ConfigError: The directory cannot be created.
         """
+        if self.home.is_dir():
+            return self.home
         try:
-            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.home.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
+            os.chmod(self.home, HOME_MODE)  # whatever the umask
         except OSError as exc:
             raise ConfigError(f"{HOME_ENV}: cannot create {self.home}: {exc.strerror}") from None
         return self.home

@@ -1,6 +1,8 @@
 """The catalog store: SQLAlchemy 2.x Core tables, engine creation and upsert helper.
 
-The schema is created on first use by :func:`connect`. Code that writes uses
+The schema is created, or upgraded to this release's revision, on first use by
+:func:`connect` (Alembic, :mod:`connector.migrate`); the tables below must always equal
+the newest revision in ``connector/migrations/versions/``. Code that writes uses
 ``with engine.begin() as conn:`` so that a failure rolls the whole transaction back and
 never leaves a half write. The same code runs on SQLite (default) and PostgreSQL
 (``postgresql+psycopg://...``, the ``postgres`` extra); dialect differences are confined
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import uuid
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -38,6 +41,10 @@ from connector.errors import StoreError
 
 #: Milliseconds an SQLite connection waits for a lock held by another process.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Mode of a new SQLite catalog file (and of its -wal/-shm files, which SQLite gives the
+#: database's mode): owner only. It holds the integrations (secrets encrypted) and the
+#: catalog; a web server serving content needs none of it.
+SQLITE_FILE_MODE = 0o600
 
 
 class UTCDateTime(sa.TypeDecorator[dt.datetime]):
@@ -319,25 +326,31 @@ def _json_text(value: Any) -> str:
         return json.dumps(value)
 
 
-def create_engine(url: str) -> Engine:
+def create_engine(url: str, *, create: bool = True) -> Engine:
     """Create an engine for ``url`` configured for the catalog (no schema work).
 
     Args:
         url: SQLAlchemy database URL.
+        create: Create a missing SQLite file (mode :data:`SQLITE_FILE_MODE`) and its
+            directory; when false a missing file is refused.
 
     Returns:
         The engine.
 
     Raises:
-        StoreError: The URL names a driver that is not installed, or the SQLite
-            file's directory cannot be created.
+        StoreError: The URL names a driver that is not installed, the SQLite file is
+            missing (``create=False``), or it or its directory cannot be created.
     """
     sqlite_path = _sqlite_file(url)
     if sqlite_path is not None:
-        try:
-            sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create {sqlite_path.parent}: {exc.strerror}") from None
+        if create:
+            _create_sqlite_file(sqlite_path)
+        elif not sqlite_path.is_file():
+            raise StoreError(
+                f"no catalog database at {sqlite_path} (check --home/CCKIT_HOME or "
+                "--db/CCKIT_DATABASE_URL); create one with `cckit db upgrade` or by adding "
+                "an integration"
+            )
     try:
         engine = sa.create_engine(
             url,
@@ -358,27 +371,52 @@ def create_engine(url: str) -> Engine:
     return engine
 
 
-def connect(settings_or_url: Settings | str) -> Engine:
-    """Open the catalog database, creating the schema on first use.
+def _create_sqlite_file(path: Path) -> None:
+    """Create ``path`` (an empty file is an empty SQLite database) with the catalog's mode."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
+    except FileExistsError:
+        return  # an existing catalog keeps the mode its administrator gave it
+    except OSError as exc:
+        raise StoreError(f"cannot create {path}: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, SQLITE_FILE_MODE)  # whatever the umask
+    finally:
+        os.close(fd)
+
+
+def connect(settings_or_url: Settings | str, *, create: bool = True) -> Engine:
+    """Open the catalog database, creating or upgrading its schema on first use.
+
+    A database at an older revision is upgraded (an SQLite file is copied aside first,
+    see :mod:`connector.migrate`); a catalog made before migrations is recognised.
 
     Args:
         settings_or_url: Resolved settings (their ``database_url``) or a URL.
+        create: Create the database and schema when there is none; read-only commands
+            pass false so that a mistyped home or URL is refused, not made into an empty
+            catalog.
 
     Returns:
         An engine; use ``engine.begin()`` for each transaction.
 
     Raises:
-        StoreError: The database cannot be reached or the schema cannot be created.
+        StoreError: The database cannot be reached, does not exist (``create=False``),
+            or its schema cannot be created or upgraded.
     """
+    from connector import migrate  # Alembic is loaded only when a database is opened
+
     url = settings_or_url if isinstance(settings_or_url, str) else settings_or_url.database_url
-    engine = create_engine(url)
-    safe = safe_url(url)
+    engine = create_engine(url, create=create)
     try:
-        # Idempotent: only missing tables are created.
-        metadata.create_all(engine)
-    except SQLAlchemyError as exc:
+        migrate.ensure_schema(engine, create=create)
+    except StoreError:
         engine.dispose()
-        raise StoreError(f"cannot open the catalog database {safe}: {_short(exc)}") from None
+        raise
     return engine
 
 
@@ -450,6 +488,7 @@ def upsert(
 
 __all__ = [
     "SQLITE_BUSY_TIMEOUT_MS",
+    "SQLITE_FILE_MODE",
     "UTCDateTime",
     "connect",
     "course_outcomes",

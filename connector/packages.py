@@ -39,6 +39,7 @@ from connector import archive
 from connector.errors import ConnectorError
 from connector.errors import PackageError
 from connector.errors import UnsafeArchiveError
+from schemas import MAX_PACKAGE_BYTES
 
 __all__ = [
     "DEFAULT_MAX_PACKAGE_BYTES",
@@ -52,7 +53,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_PACKAGE_BYTES = 250 * 1024 * 1024
+DEFAULT_MAX_PACKAGE_BYTES = MAX_PACKAGE_BYTES  # PKG-016, from the contract
 #: Packages up to this size are downloaded into memory (see :class:`_Spool`).
 DEFAULT_SPOOL_BYTES = 8 * 1024 * 1024
 #: Read size of a download. Larger chunks were measured slower: each 1 MiB chunk is a
@@ -94,7 +95,7 @@ class _Spool:
 
     def write(self, data: bytes) -> None:
         if self._buffer is not None and self._buffer.tell() + len(data) > self._limit:
-            self._directory.mkdir(parents=True, exist_ok=True)
+            archive.make_dirs(self._directory)  # a content folder: its deliberate mode
             fd, name = tempfile.mkstemp(
                 prefix=f"{archive.TEMP_PREFIX}dl-", suffix=".zip", dir=self._directory
             )

@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any
 from typing import Protocol
 
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -366,6 +367,17 @@ def run_forever(
     if threading.current_thread() is threading.main_thread():
         for caught in (signal.SIGINT, signal.SIGTERM):
             previous[caught] = signal.signal(caught, _stop)
+    jobs = len(sched.get_jobs()) - 1  # without the reload job
+
+    def _started(_event: Any) -> None:
+        # Logged once the scheduler runs, so a signal after this line stops it cleanly.
+        log.info(
+            "scheduler started: %d integration(s) scheduled, reloading every %d s",
+            jobs,
+            reload_seconds,
+        )
+
+    sched.add_listener(_started, EVENT_SCHEDULER_STARTED)
     try:
         sched.start()
     finally:

@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from cryptography.fernet import InvalidToken
 
+from connector.config import HOME_MODE
 from connector.config import SECRET_KEY_ENV
 from connector.config import Settings
 from connector.errors import SecretKeyError
@@ -106,7 +107,7 @@ def _create_key_file(path: Path) -> bytes:
     """
     key = Fernet.generate_key()
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)  # the home
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return _read_key_file(path)

@@ -23,11 +23,10 @@ from mock_vendor.state import COURSE_FIELDS
 from mock_vendor.state import Package
 from mock_vendor.state import Rebuild
 from mock_vendor.state import Tenant
+from schemas import ID_RE
 
 if TYPE_CHECKING:
     from mock_vendor.state import VendorState
-
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
 
 
 def build_catalog(spec: dict[str, Any], state: VendorState) -> Tenant:
@@ -176,7 +175,7 @@ def load_folder(spec: dict[str, Any], folder: Path, state: VendorState) -> Tenan
             or _sanitize_id(course.course_id if course and course.course_id else "")
             or _sanitize_id(path.stem)
         )
-        if not _ID_PATTERN.match(course_id):
+        if not ID_RE.match(course_id):
             raise CatalogError(
                 f"{path}: course ID {course_id!r} does not match the contract's ID pattern; "
                 "set ID in the sidecar JSON"

@@ -198,3 +198,14 @@ def test_rules_as_json() -> None:
     data = json.loads(output)
     assert {entry["id"] for entry in data} == set(RULES)
     assert set(data[0]) == {"id", "severity", "strict_promotes", "title", "hint"}
+
+
+def test_a_single_crs_file_gets_one_clear_error(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "course.crs"
+    path.write_text("[Course]\nCourse_ID=C1\n", encoding="ascii")
+    code, output = _run("validate", str(path))
+    assert code == 1
+    errors = [line for line in output.splitlines() if " error " in line]
+    assert len(errors) == 1, output  # not both "no .crs" and "not a zip"
+    assert "single .crs file, not a course package: give the folder" in errors[0]
+    assert "not a readable zip" not in output

@@ -113,3 +113,18 @@ def test_fixture_courses_read_back_the_declared_model() -> None:
     assert [o.system_id for o in course.objectives] == ["J1", "J2", "J3"]
     assert [o.complex for o in course.objectives] == [False, False, True]
     assert course.prerequisites[2].parsed.evaluate({"A1": "passed"}) is True
+
+
+def test_every_fixture_gives_the_recorded_messages() -> None:
+    # expected-messages.txt holds every diagnostic of every fixture, with its position,
+    # message and hint, plain and strict, as the validator wrote them before it was split
+    # into small checks: a refactoring of the rules must not change a byte of them.
+    lines: list[str] = []
+    for kind, names in (("valid", VALID), ("invalid", INVALID)):
+        for name in names:
+            for strict in (False, True):
+                lines.append(f"# {kind}/{name}" + (" strict" if strict else ""))
+                report = validate(FIXTURES / kind / name, strict=strict)
+                lines += [d.format(with_hint=True) for d in report.diagnostics]
+    expected = (FIXTURES / "expected-messages.txt").read_text("utf-8").splitlines()
+    assert lines == expected

@@ -85,7 +85,7 @@ def test_line_without_equals_is_reported_and_kept_as_a_bare_keyword() -> None:
     entry = ini.groups[0].get("Max_Fields_ORT")
     assert entry is not None
     assert entry.value == ""
-    assert not entry.has_equals
+    assert entry.value_column == len("Max_Fields_ORT") + 1
 
 
 def test_text_before_the_first_group_is_noted() -> None:

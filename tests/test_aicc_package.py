@@ -68,7 +68,17 @@ def test_a_file_that_is_not_a_zip_is_a_diagnostic(tmp_path: Path) -> None:
     path = tmp_path / "course.crs"
     path.write_bytes(b"[Course]\r\n")
     report = validate(path)
-    assert {d.rule for d in report.errors} == {"PKG010", "PKG001"}
+    # One finding that says what to give instead, not also "no .crs" (PKG001).
+    assert [d.rule for d in report.errors] == ["PKG010"]
+    assert "single .crs file, not a course package: give the folder" in report.errors[0].message
+
+
+def test_a_file_that_is_not_a_zip_nor_an_aicc_file_is_one_diagnostic(tmp_path: Path) -> None:
+    path = tmp_path / "course.zip"
+    path.write_bytes(b"not a zip")
+    report = validate(path)
+    assert [d.rule for d in report.errors] == ["PKG010"]
+    assert "is not a readable zip archive" in report.errors[0].message
 
 
 @pytest.mark.parametrize("data", [b"", b"PK\x03\x04garbage", b"\x00" * 100, b"not a zip"])

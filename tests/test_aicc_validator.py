@@ -14,6 +14,8 @@ from aicc.diagnostics import Severity
 from aicc.rules import RULES
 from aicc.rules import effective_severity
 from aicc.validator import validate
+from aicc.validator._registry import CHECKS
+from aicc.validator._registry import Check
 
 BASE = Path(__file__).parent / "fixtures" / "aicc" / "valid"
 Files = dict[str, bytes]
@@ -200,10 +202,10 @@ def test_strict_promotes_exactly_the_promotable_warnings() -> None:
 
 
 def test_internal_errors_become_pkg999(monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(self: object) -> None:
+    def boom(ctx: object) -> None:
         raise KeyError("broken")
 
-    monkeypatch.setattr("aicc.validator._CourseChecker.check_cst", boom)
+    monkeypatch.setitem(CHECKS, "cst", [Check("cst", ("CST002",), boom)])
     report = validate(_files())
     assert [d.rule for d in report.errors] == ["PKG999"]
     assert report.courses  # the course itself was still read

@@ -144,6 +144,16 @@ def test_zip_facts_find_the_file_set_and_unsafe_entries() -> None:
     assert inspect_zip(b"PK\x03\x04 not really").error is not None
 
 
+def test_zip_facts_name_the_entry_whose_crc_does_not_match() -> None:
+    data = bytearray(_zip({**AICC_SET, "c/lesson.html": b"<p>hello, learner</p>"}))
+    at = bytes(data).index(b"hello, learner")  # stored: the bytes are in the archive as is
+    data[at] ^= 0x20
+    facts = inspect_zip(bytes(data))
+    assert facts.error is not None
+    assert facts.error.startswith("entry 'c/lesson.html' fails its CRC check"), facts.error
+    assert facts.file_sets  # the rest of the facts are still found
+
+
 def test_sample_is_deterministic_and_only_active_courses() -> None:
     courses = [{**GOOD, "ID": f"C{i:03}", "IsActive": i % 4 != 0} for i in range(40)]
     first = sample_courses(courses, 5, seed=1)

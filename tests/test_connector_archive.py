@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import random
 import stat
 import struct
@@ -16,6 +17,8 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from connector.archive import CONTENT_DIR_MODE
+from connector.archive import CONTENT_FILE_MODE
 from connector.archive import TEMP_PREFIX
 from connector.archive import ArchiveLimits
 from connector.archive import check_zip
@@ -65,6 +68,33 @@ def assert_rejected(
     # Nothing written: neither the target nor a temporary sibling.
     assert not target.exists()
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_published_folders_are_0750_and_files_0640_whatever_the_umask(
+    tmp_path: Path, umask: int
+) -> None:
+    """A web server in the cckit user's group can serve the content; others cannot."""
+    data = make_zip(
+        [
+            ("c.crs", b"[Course]\n"),
+            ("media/", b""),
+            ("media/deep/a.html", b"<p>hi</p>"),
+        ]
+    )
+    path = write(tmp_path, data)
+    previous = os.umask(umask)
+    try:
+        out = extract_zip(path, tmp_path / "content" / "uid" / "CRS-1" / "abc")
+    finally:
+        os.umask(previous)
+    folders = [tmp_path / "content", *[p for p in (tmp_path / "content").rglob("*") if p.is_dir()]]
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(folders) == 6
+    assert len(files) == 2
+    assert {oct(stat.S_IMODE(p.stat().st_mode)) for p in folders} == {oct(CONTENT_DIR_MODE)}
+    assert {oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {oct(CONTENT_FILE_MODE)}
+    assert (CONTENT_DIR_MODE, CONTENT_FILE_MODE) == (0o750, 0o640)
 
 
 def test_good_archive_extracts_atomically(tmp_path: Path) -> None:

@@ -58,6 +58,7 @@ def _active_ids(vendor: Any) -> set[str]:
 def test_sync_needs_a_name_or_all() -> None:
     assert _cli("sync").exit_code == 2
     assert _cli("sync", "x", "--all").exit_code == 2
+    assert _cli("db", "upgrade").exit_code == 0  # an empty catalog
     missing = _cli("sync", "nope")
     assert missing.exit_code == 1
     assert "no integration named 'nope'" in missing.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import platformdirs
@@ -70,8 +72,20 @@ def test_repr_and_safe_url_hide_database_password(tmp_path: Path) -> None:
     assert "db.example" in settings.safe_database_url
 
 
-def test_ensure_home_creates_private_directory(tmp_path: Path) -> None:
+def test_ensure_home_creates_a_directory_only_its_group_may_enter(tmp_path: Path) -> None:
     settings = Settings.resolve(home=tmp_path / "new" / "home", environ={})
-    assert settings.ensure_home() == tmp_path / "new" / "home"
+    previous = os.umask(0o002)
+    try:
+        assert settings.ensure_home() == tmp_path / "new" / "home"
+    finally:
+        os.umask(previous)
     assert (tmp_path / "new" / "home").is_dir()
-    assert (tmp_path / "new" / "home").stat().st_mode & 0o077 == 0
+    # 0750: a web server in the group reaches content/; others get nothing.
+    assert stat.S_IMODE((tmp_path / "new" / "home").stat().st_mode) == 0o750
+
+
+def test_ensure_home_keeps_the_mode_of_an_existing_home(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    Settings.resolve(home=home, environ={}).ensure_home()
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700

@@ -314,7 +314,9 @@ def test_cli_db_option_overrides_home(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
     assert _cli(*_add_args(), "--db", url).exit_code == 0
     assert (tmp_path / "elsewhere.db").exists()
-    assert json.loads(_cli("integrations", "list", "--format", "json").output) == []
+    default = _cli("integrations", "list", "--format", "json")  # not created
+    assert default.exit_code == 1
+    assert "no catalog database" in default.output
     listed = _cli("integrations", "list", "--format", "json", "--db", url)
     assert [d["name"] for d in json.loads(listed.output)] == ["tts"]
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from connector import db
 from connector import integrations
+from connector import migrate
 from connector.config import Settings
 from connector.errors import SyncLockedError
 from connector.lock import acquire
@@ -33,6 +34,8 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
             pytest.skip("set CCKIT_TEST_POSTGRES_URL to run the PostgreSQL lock tests")
         fresh = db.create_engine(url)
         db.metadata.drop_all(fresh)
+        with fresh.begin() as conn:  # and its schema version, so that connect() rebuilds it
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {migrate.VERSION_TABLE}")
         fresh.dispose()
     return Settings(home=tmp_path, database_url=url)
 

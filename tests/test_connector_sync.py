@@ -25,6 +25,7 @@ from cckit.cli import main
 from connector import catalog
 from connector import db
 from connector import integrations
+from connector import migrate
 from connector.config import Settings
 from connector.errors import SyncLockedError
 from connector.integrations import Integration
@@ -705,6 +706,8 @@ def test_sync_cycle_on_postgresql(live_vendor: Any, tmp_path: Path) -> None:
         pytest.skip("set CCKIT_TEST_POSTGRES_URL to run the sync on PostgreSQL")
     fresh = db.create_engine(url)
     db.metadata.drop_all(fresh)  # a clean catalog for this test
+    with fresh.begin() as conn:  # and its schema version, so that connect() rebuilds it
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {migrate.VERSION_TABLE}")
     fresh.dispose()
     settings = Settings(home=tmp_path / "home", database_url=url)
     engine = db.connect(settings)

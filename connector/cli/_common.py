@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -22,7 +23,9 @@ import click
 from sqlalchemy.engine import Engine
 
 from connector import db
+from connector.config import HOME_ENV
 from connector.config import Settings
+from connector.errors import ConfigError
 from connector.errors import ConnectorError
 from connector.errors import InvalidField
 from schemas import visible
@@ -86,13 +89,35 @@ def errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from None
 
 
-def open_store(home: str | None, db_url: str | None) -> tuple[Settings, Engine]:
-    """Resolve the settings and open the catalog database (errors as CLI errors)."""
+def open_store(
+    home: str | None, db_url: str | None, *, must_exist: bool = False
+) -> tuple[Settings, Engine]:
+    """Resolve the settings and open the catalog database (errors as CLI errors).
+
+    Args:
+        home: ``--home``.
+        db_url: ``--db``.
+        must_exist: Refuse a home or database that does not exist (naming it and how to
+            create one) instead of creating an empty catalog: for commands that read, or
+            change what must already be there, so a typo is not an empty catalog.
+    """
     with errors():
         settings = Settings.resolve(home=home, db_url=db_url)
-        if settings.database_url.startswith("sqlite"):
-            settings.ensure_home()
-        return settings, db.connect(settings)
+        if not must_exist:
+            if settings.database_url.startswith("sqlite"):
+                settings.ensure_home()
+        elif (home or os.environ.get(HOME_ENV)) and not settings.home.is_dir():
+            raise ConfigError(
+                f"no connector home at {settings.home} (--home/{HOME_ENV}); check the path, or "
+                "create it by adding an integration (`cckit integrations add`)"
+            )
+        return settings, db.connect(settings, create=not must_exist)
+
+
+class OneLineError(click.ClickException):
+    """A usage mistake reported as one line (exit 2), without click's usage banner."""
+
+    exit_code = 2
 
 
 def echo_json(data: Any) -> None:
@@ -156,8 +181,15 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+#: Libraries whose INFO lines describe their own inner workings (APScheduler's "Added
+#: job", Alembic's "Context impl"): shown with -v only.
+CHATTY_LIBRARIES = ("apscheduler", "alembic")
+
+
 def setup_logging(verbose: bool = False, level: int | None = None) -> None:
     """One stderr handler for the CLI: no tracebacks unless verbose, vendor text escaped."""
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
     root = logging.getLogger()
     for existing in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
         root.removeHandler(existing)  # one CLI handler, even when commands run in-process

@@ -42,7 +42,7 @@ def catalog_list(
     db_url: str | None,
 ) -> None:
     """List the catalog's courses (active ones unless --inactive)."""
-    _settings, engine = open_store(home, db_url)
+    _settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         rows = catalog_api.list_courses(engine, integration=integration, include_inactive=inactive)
     if output_format == "json":
@@ -104,7 +104,7 @@ def catalog_show(
     db_url: str | None,
 ) -> None:
     """Show one course: metadata, current package version and its AICC summary."""
-    _settings, engine = open_store(home, db_url)
+    _settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         course = catalog_api.get_course(engine, course_id, integration=integration)
     if output_format == "json":
@@ -177,7 +177,7 @@ def catalog_activate(
     course_id: str, integration: str | None, home: str | None, db_url: str | None
 ) -> None:
     """Make a course visible in the catalog again."""
-    _settings, engine = open_store(home, db_url)
+    _settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         course = catalog_api.set_active(engine, course_id, True, integration=integration)
     click.echo(f"Activated course {course['id']} ({course['integration']}).")
@@ -191,7 +191,7 @@ def catalog_deactivate(
     course_id: str, integration: str | None, home: str | None, db_url: str | None
 ) -> None:
     """Hide a course from the catalog (its content is kept)."""
-    _settings, engine = open_store(home, db_url)
+    _settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         course = catalog_api.set_active(engine, course_id, False, integration=integration)
     click.echo(f"Deactivated course {course['id']} ({course['integration']}).")
@@ -218,7 +218,7 @@ def catalog_protect(
     db_url: str | None,
 ) -> None:
     """Keep local edits of course fields: syncs will not overwrite protected fields."""
-    _settings, engine = open_store(home, db_url)
+    _settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         result = catalog_api.protect(
             engine, course_id, list(fields), protected=not unprotect, integration=integration

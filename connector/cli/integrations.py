@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import click
@@ -11,6 +12,7 @@ from connector import catalog as catalog_api
 from connector import integrations as integrations_api
 from connector.cli._common import FORMAT
 from connector.cli._common import F
+from connector.cli._common import OneLineError
 from connector.cli._common import echo_fields
 from connector.cli._common import echo_json
 from connector.cli._common import errors
@@ -45,7 +47,19 @@ def _read_secret(
         return Secret(client_secret)
     if not required:
         return None
-    value = click.prompt("Client secret", hide_input=True, err=True, default="", show_default=False)
+    if sys.stdin.isatty():
+        value = click.prompt(
+            "Client secret", hide_input=True, err=True, default="", show_default=False
+        )
+    else:
+        # No terminal to prompt on (cron, a script, a pipe): read one line, if any, rather
+        # than let getpass warn and echo; nothing there is a clear error.
+        value = sys.stdin.readline().rstrip("\r\n")
+        if not value:
+            raise OneLineError(
+                "no Client Secret: give --client-secret-env VAR (or --client-secret); stdin "
+                "is not a terminal, so it cannot be asked for"
+            )
     if not value:
         raise click.BadParameter("must not be empty", param_hint="--client-secret")
     return Secret(value)
@@ -184,7 +198,7 @@ def _integration_view(
 @store_options
 def integrations_list(output_format: str, home: str | None, db_url: str | None) -> None:
     """List integrations with their Sync Time and last successful sync."""
-    settings, engine = open_store(home, db_url)
+    settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         items = integrations_api.list_all(engine, settings)
         last = catalog_api.last_runs(engine)
@@ -228,7 +242,7 @@ def integrations_list(output_format: str, home: str | None, db_url: str | None) 
 @store_options
 def integrations_show(name: str, output_format: str, home: str | None, db_url: str | None) -> None:
     """Show one integration (the Client Secret is never shown)."""
-    settings, engine = open_store(home, db_url)
+    settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         item = integrations_api.get(engine, settings, name)
         view = _integration_view(
@@ -310,7 +324,7 @@ def integrations_update(
         raise click.UsageError(
             "nothing to change: give at least one option (see cckit integrations update --help)"
         )
-    settings, engine = open_store(home, db_url)
+    settings, engine = open_store(home, db_url, must_exist=True)
     secret = _read_secret(client_secret, client_secret_env, required=prompt_secret)
     with errors():
         item = integrations_api.update(
@@ -341,7 +355,7 @@ def integrations_remove(
     Published content files are kept on disk unless --purge is given; --purge deletes
     the integration's own content folders, never another integration's.
     """
-    settings, engine = open_store(home, db_url)
+    settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         item = integrations_api.get(engine, settings, name)
     what = (
@@ -364,7 +378,7 @@ def integrations_remove(
 
 
 def _set_enabled(name: str, enabled: bool, home: str | None, db_url: str | None) -> None:
-    settings, engine = open_store(home, db_url)
+    settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         item = integrations_api.update(engine, settings, name, enabled=enabled)
     click.echo(f"{'Enabled' if enabled else 'Disabled'} integration {visible(item.name)}.")

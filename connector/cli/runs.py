@@ -34,7 +34,7 @@ def runs_list(
     db_url: str | None,
 ) -> None:
     """List recent sync runs, newest first."""
-    _settings, engine = open_store(home, db_url)
+    _settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         items = catalog_api.list_runs(engine, integration=integration, limit=limit)
     if output_format == "json":
@@ -69,7 +69,7 @@ def runs_show(
     run_id: int, failed: bool, output_format: str, home: str | None, db_url: str | None
 ) -> None:
     """Show one run with the outcome of every course and its reason."""
-    _settings, engine = open_store(home, db_url)
+    _settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         run = catalog_api.get_run(engine, run_id)
     if failed:

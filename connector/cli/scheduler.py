@@ -37,7 +37,7 @@ def scheduler_next(output_format: str, home: str | None, db_url: str | None) -> 
     """Print the next run time of every enabled integration (local and UTC)."""
     from connector import scheduler as scheduler_api
 
-    settings, engine = open_store(home, db_url)
+    settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         items = integrations_api.list_all(engine, settings, enabled_only=True)
     upcoming = scheduler_api.next_runs(items, dt.datetime.now(dt.UTC))

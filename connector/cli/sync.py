@@ -200,7 +200,7 @@ def sync(
         _enqueue(name, all_, full, output_format, home, db_url)
         return
     setup_logging(verbose, level=None if verbose else logging.WARNING)
-    settings, engine = open_store(home, db_url)
+    settings, engine = open_store(home, db_url, must_exist=True)
     with errors():
         if all_:
             targets = integrations_api.list_all(engine, settings, enabled_only=True)

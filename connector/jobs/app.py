@@ -193,12 +193,11 @@ def ensure_schema(engine: Engine) -> None:
     Raises:
         DistributedError: the catalog is not PostgreSQL.
     """
+    from connector.migrate import PG_LOCK_KEY
+
     if engine.dialect.name != "postgresql":
         conninfo(str(engine.url))  # raises the one-line refusal
     with engine.begin() as conn:
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+        # The catalog's schema lock: waits for a migration or another worker's start.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
         apply_procrastinate_schema(conn)
-
-
-#: Advisory lock key of :func:`ensure_schema` (any constant; "cckit" in ASCII).
-_SCHEMA_LOCK_KEY = 0x63636B6974

@@ -15,6 +15,7 @@ from typing import Literal
 
 from connector import archive
 from connector import lock as locking
+from connector.packages import DEFAULT_MAX_PACKAGE_BYTES
 from connector.packages import DEFAULT_SPOOL_BYTES
 
 OutcomeKind = Literal["new", "updated", "unchanged", "deactivated", "failed", "missing"]
@@ -61,7 +62,7 @@ class SyncOptions:
     """
 
     workers: int = 4
-    max_package_bytes: int = 250 * 1024 * 1024
+    max_package_bytes: int = DEFAULT_MAX_PACKAGE_BYTES
     timeout: float = 30.0
     ims_margin: dt.timedelta = dt.timedelta(minutes=5)
     retries: int = 3
