@@ -148,6 +148,19 @@ def test_schema_is_applied_once_and_enqueue_twice_is_a_noop(
     engine.dispose()
 
 
+def test_the_catalog_migration_brings_the_job_tables(pg_url: str) -> None:  # noqa: F811
+    from connector.jobs.app import has_procrastinate_schema
+
+    engine = db.connect(pg_url)  # Alembic upgrade to the newest revision (0003)
+    try:
+        with engine.connect() as conn:
+            assert has_procrastinate_schema(conn)
+            tables = set(sa.inspect(conn).get_table_names())
+        assert {"run_packages", "procrastinate_jobs", "procrastinate_workers"} <= tables
+    finally:
+        engine.dispose()
+
+
 def test_an_older_package_never_replaces_a_newer_one(
     pg_url: str,  # noqa: F811
     tmp_path: Path,
