@@ -174,6 +174,8 @@ def distributed(
                 up = conn.execute(sa.text("SELECT count(*) FROM procrastinate_workers")).scalar()
             if up == workers:
                 break
+            if any(p.poll() is not None for p in procs):
+                raise SystemExit(f"a worker did not start; see {work}/worker{workers}-*.log")
             time.sleep(0.2)
         start_cpu = {p.pid: cpu_seconds(p.pid) for p in procs}
         own, vendor_cpu = cpu_seconds(), cpu_seconds(info["pid"])
@@ -186,6 +188,8 @@ def distributed(
             versions, statuses = totals(engine)
             if len(statuses) >= args.integrations and "running" not in statuses:
                 break
+            if any(p.poll() is not None for p in procs):
+                raise SystemExit(f"a worker stopped; see {work}/worker{workers}-*.log")
             if time.monotonic() > deadline:
                 raise SystemExit(f"{workers} worker(s): not done after {args.timeout} s")
             time.sleep(0.2)

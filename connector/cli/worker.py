@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import click
 
@@ -59,6 +60,10 @@ def worker(
     machines".
     """
     setup_logging(verbose)
+    if not verbose:
+        # procrastinate logs every job with its arguments (a whole course object per
+        # package job): keep its warnings and errors, and our own one line per run.
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
     settings, engine = open_queue(home, db_url)
     from connector.jobs import app as jobs_app
     from connector.jobs import worker as jobs_worker
