@@ -14,6 +14,7 @@ Neither object ever puts the secret or a token in a log line, an exception or it
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -27,6 +28,9 @@ from requests.auth import AuthBase
 from requests.auth import HTTPBasicAuth
 
 from connector.errors import AuthenticationError
+from connector.errors import VendorError
+from connector.http import VendorSession
+from connector.http import safe_url
 
 __all__ = [
     "BasicAuth",
@@ -41,6 +45,8 @@ log = logging.getLogger(__name__)
 _MAX_LEEWAY = 30.0
 #: ``expires_in`` we assume when a (non-conforming) vendor omits or garbles it.
 _FALLBACK_EXPIRES_IN = 60
+#: RFC 6750 b64token (plus the "=" padding), the only form a bearer token may take.
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _INVALID_TOKEN = re.compile(r"""error\s*=\s*"?invalid_token"?""", re.IGNORECASE)
 
 
@@ -104,12 +110,14 @@ class ClientCredentialsAuth(AuthBase):
         token_url: str,
         client_id: str,
         client_secret: str | Revealable,
-        session: requests.Session,
+        session: VendorSession,
         *,
         leeway: float = _MAX_LEEWAY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token_url = token_url
+        if session.auth_url is None:
+            session.auth_url = token_url
         self.client_id = client_id
         self._secret = _hide(client_secret)
         self._session = session
@@ -144,26 +152,28 @@ class ClientCredentialsAuth(AuthBase):
 
     def _fetch(self) -> None:
         """POST the client-credentials grant; caller holds ``self._lock``."""
-        url = self.token_url
+        url = safe_url(self.token_url)
+        limits = self._session.limits
         try:
-            response = self._session.post(
-                url,
+            response = self._session.fetch(
+                "POST",
+                self.token_url,
+                purpose="token",
                 data={"grant_type": "client_credentials"},
                 auth=HTTPBasicAuth(self.client_id, self._secret.reveal()),
                 headers={"Accept": "application/json"},
+                cap=limits.max_token_bytes,
+                limit="max_token_bytes",
             )
-        except requests.RequestException as exc:
-            # requests' messages name the URL and the socket error, never credentials.
-            detail = str(exc)[-200:]
-            raise AuthenticationError(
-                url, None, f"token request failed: {type(exc).__name__}: {detail}"
-            ) from None
-        with response:
-            status = response.status_code
-            try:
-                body: Any = response.json()
-            except ValueError:
-                body = None
+        except VendorError as exc:
+            # One line naming the token endpoint and the cause (or the limit); the
+            # messages of connector.http never carry credentials.
+            raise AuthenticationError(url, exc.status, f"token request: {exc.message}") from None
+        status = response.status_code
+        try:
+            body: Any = json.loads(response.content) if response.content else None
+        except (ValueError, RecursionError):
+            body = None
         if status != 200:
             code = body.get("error") if isinstance(body, dict) else None
             detail = f" ({code})" if isinstance(code, str) and len(code) <= 64 else ""
@@ -177,6 +187,11 @@ class ClientCredentialsAuth(AuthBase):
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
             raise AuthenticationError(url, status, "the token response has no access_token")
+        if not _TOKEN_CHARS.fullmatch(token):
+            # It goes into an Authorization header: no control characters, no spaces.
+            raise AuthenticationError(
+                url, status, "the access_token has characters a bearer token cannot have"
+            )
         token_type = body.get("token_type")
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
             raise AuthenticationError(
@@ -213,8 +228,8 @@ class ClientCredentialsAuth(AuthBase):
         failed = sent[7:] if sent.startswith("Bearer ") else None
         self._invalidate(failed)
         token = self.token()
-        # Drain and release the 401 so its connection goes back to the pool.
-        _ = response.content
+        # Close the 401 unread: its body is the vendor's to make huge, and a dropped
+        # connection costs less than reading it.
         response.close()
         retry = response.request.copy()
         retry.headers["Authorization"] = f"Bearer {token}"
@@ -255,7 +270,7 @@ def make_auth(
     auth_url: str | None,
     client_id: str,
     client_secret: str | Revealable,
-    session: requests.Session,
+    session: VendorSession,
 ) -> ClientCredentialsAuth | BasicAuth:
     """Build the auth object for an integration's ``auth_mode``.
 

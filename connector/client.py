@@ -15,6 +15,7 @@ import concurrent.futures as cf
 import datetime as dt
 import email.utils
 import functools
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -25,12 +26,16 @@ from dataclasses import field
 from typing import Any
 from urllib.parse import urljoin
 
+import orjson
 import requests
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
 from connector.errors import AuthenticationError
 from connector.errors import VendorError
+from connector.http import VendorSession
+from connector.http import safe_url
+from connector.limits import Limits
 
 __all__ = [
     "CourseRecord",
@@ -43,8 +48,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Hard stop for a runaway pager that invents new URLs forever.
-MAX_PAGES = 100_000
 _SPACE = re.compile(r"\s")
 _REQUIRED = re.compile(r"^'([^']+)' is a required property")
 #: Course member -> requirement ID of the rule it breaks (contract section 3).
@@ -218,22 +221,25 @@ def validate_course(obj: Any, validator: Validator | None = None) -> CourseRecor
 
 
 class VendorClient:
-    """Reads one vendor's course list with an authenticated session.
+    """Reads one vendor's course list with the run's session.
 
     Args:
-        session: the run's session (auth, retries and timeouts already set).
+        session: the run's :class:`connector.http.VendorSession` (auth set); it is bound
+            to ``course_list_url`` when it was made without a Provider URL.
         course_list_url: the integration's Provider URL.
         validator: course validator (default: the contract's schema).
     """
 
     def __init__(
         self,
-        session: requests.Session,
+        session: VendorSession,
         course_list_url: str,
         *,
         validator: Validator | None = None,
     ) -> None:
+        session.bind(course_list_url)
         self.session = session
+        self.limits = session.limits
         self.course_list_url = course_list_url
         self._validator = validator
         #: Pages fetched by the last :meth:`iter_pages`.
@@ -242,23 +248,20 @@ class VendorClient:
     def __repr__(self) -> str:
         return f"VendorClient({self.course_list_url!r})"
 
-    def get(self, url: str, **kwargs: Any) -> requests.Response:
-        """GET ``url``; connection failures and rejected credentials become errors.
+    def get(self, url: str, headers: Mapping[str, str] | None = None) -> requests.Response:
+        """GET one list page (retried, body capped at ``max_page_bytes``).
 
         Raises:
-            VendorError: no response (connection refused, timeout, retries exhausted).
+            VendorError: no usable answer (refused URL, connection failure, a limit).
             AuthenticationError: the vendor answered ``401`` or ``403``.
         """
-        try:
-            response = self.session.get(url, **kwargs)
-        except AuthenticationError:
-            raise
-        except requests.RequestException as exc:
-            raise VendorError(url, None, f"request failed: {_exc_summary(exc)}") from None
+        response = self.session.fetch(
+            "GET", url, purpose="list", headers=headers,
+            cap=self.limits.max_page_bytes, limit="max_page_bytes",
+        )  # fmt: skip
         if response.status_code in (401, 403):
-            response.close()
             raise AuthenticationError(
-                url, response.status_code, "the vendor rejected the credentials"
+                safe_url(url), response.status_code, "the vendor rejected the credentials"
             )
         return response
 
@@ -274,7 +277,9 @@ class VendorClient:
             (LIST-004); the first occurrence stands.
 
         Raises:
-            VendorError: a page is not ``200`` with a JSON array, or the next links loop.
+            VendorError: a page is not ``200`` with a JSON array, the next links loop,
+                leave the Provider URL's origin, or pass ``max_pages`` or
+                ``max_pages_without_new_course``; a request failed or hit a limit.
             AuthenticationError: the credentials were rejected.
         """
         headers = {"Accept": "application/json"}
@@ -284,49 +289,82 @@ class VendorClient:
         url = self.course_list_url
         seen_urls = {url}
         self.pages = 0
+        idle = 0  # consecutive pages without a course not seen before
         # The next page is fetched (and its JSON parsed) in the background while this one
         # is checked and applied, so the vendor's response time overlaps our work.
         with cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="cckit-list") as pool:
-            ahead: cf.Future[tuple[list[Any], str | None]] | None = pool.submit(
+            ahead: cf.Future[tuple[list[Any], str | None, int]] | None = pool.submit(
                 self._fetch, url, headers
             )
             while ahead is not None:
-                body, next_url = ahead.result()
+                body, next_url, size = ahead.result()
                 ahead = None
-                problem: VendorError | None = None
-                if next_url is not None:
-                    if next_url in seen_urls:
-                        problem = VendorError(
-                            next_url,
-                            None,
-                            "paging loop: the next link points to a page already fetched",
-                        )
-                    elif len(seen_urls) >= MAX_PAGES:
-                        problem = VendorError(
-                            next_url, None, f"more than {MAX_PAGES} pages; giving up"
-                        )
-                    else:
-                        seen_urls.add(next_url)
-                        ahead = pool.submit(self._fetch, next_url, headers)
                 self.pages += 1
-                yield self._page(url, self.pages, body, seen_ids)
+                check_size = size > self.limits.max_course_bytes
+                page, added = self._page(url, self.pages, body, seen_ids, check_size)
+                idle = 0 if added else idle + 1
+                problem = self._next_problem(next_url, seen_urls, idle)
+                if next_url is not None and problem is None:
+                    seen_urls.add(next_url)
+                    ahead = pool.submit(self._fetch, next_url, headers)
+                yield page
                 if problem is not None:
                     raise problem
                 url = next_url or url
 
-    def _fetch(self, url: str, headers: Mapping[str, str]) -> tuple[list[Any], str | None]:
-        """GET one page: its parsed body and the absolute URL of the next page."""
-        response = self.get(url, headers=dict(headers))
-        with response:
-            body = self._parse(url, response)
-            next_url = _next_link(response)
-        return body, (urljoin(url, next_url) if next_url else None)
+    def _next_problem(
+        self, next_url: str | None, seen_urls: set[str], idle: int
+    ) -> VendorError | None:
+        """Why the walk must stop before ``next_url`` (``None``: fetch it)."""
+        if next_url is None:
+            return None
+        limits = self.limits
+        shown = safe_url(next_url)
+        if next_url in seen_urls:
+            return VendorError(
+                shown, None, "paging loop: the next link points to a page already fetched"
+            )
+        if len(seen_urls) >= limits.max_pages:
+            return LimitExceededError(
+                shown, f"more than {limits.max_pages} pages (limit max_pages={limits.max_pages})"
+            )
+        if idle >= limits.max_pages_without_new_course:
+            return LimitExceededError(
+                shown,
+                f"{idle} pages in a row added no new course (limit "
+                f"max_pages_without_new_course={limits.max_pages_without_new_course})",
+            )
+        try:
+            self.session.credentials_for(next_url, "list")
+        except VendorError as exc:
+            return exc
+        return None
 
-    def _page(self, url: str, number: int, body: list[Any], seen_ids: dict[str, int]) -> Page:
-        """Check every course object of a page (IDs are unique across the whole walk)."""
+    def _fetch(self, url: str, headers: Mapping[str, str]) -> tuple[list[Any], str | None, int]:
+        """GET one page: its parsed body, the absolute URL of the next page, its size."""
+        response = self.get(url, headers=dict(headers))
+        body = self._parse(url, response)
+        next_url = _next_link(response)
+        absolute = urljoin(url, next_url).split("#", 1)[0] if next_url else None
+        return body, absolute, len(response.content)
+
+    def _page(
+        self,
+        url: str,
+        number: int,
+        body: list[Any],
+        seen_ids: dict[str, int],
+        check_size: bool = True,
+    ) -> tuple[Page, int]:
+        """Check every course object of a page (IDs are unique across the whole walk).
+
+        Returns:
+            The page and how many of its course IDs were new to this walk.
+        """
         page = Page(url=url, number=number)
+        added = 0
         for obj in body:
-            record = validate_course(obj, self._validator)
+            record = self._bounded(obj, check_size) or validate_course(obj, self._validator)
             vendor_id = record.vendor_id
             if vendor_id is not None:
                 first = seen_ids.get(vendor_id)
@@ -340,32 +378,150 @@ class VendorClient:
                     )
                 else:
                     seen_ids[vendor_id] = page.number
+                    added += 1
             page.records.append(record)
-        return page
+        return page, added
 
-    @staticmethod
-    def _parse(url: str, response: requests.Response) -> list[Any]:
+    def _bounded(self, obj: Any, check_size: bool) -> CourseRecord | None:
+        """A failed record when ``obj`` passes ``max_json_depth`` or ``max_course_bytes``."""
+        if isinstance(obj, _Oversized):
+            return CourseRecord(None, None, obj.reason)
+        limits = self.limits
+        vendor_id = _short_id(obj)
+        if _deeper_than(obj, limits.max_json_depth):
+            return CourseRecord(
+                vendor_id, None,
+                f"$: course object nested deeper than {limits.max_json_depth} levels "
+                f"(limit max_json_depth={limits.max_json_depth})",
+            )  # fmt: skip
+        if check_size:
+            size = _json_size(obj)
+            if size > limits.max_course_bytes:
+                return CourseRecord(
+                    vendor_id, None,
+                    f"$: course object of {size} bytes (limit "
+                    f"max_course_bytes={limits.max_course_bytes})",
+                )  # fmt: skip
+        return None
+
+    def _parse(self, url: str, response: requests.Response) -> list[Any]:
         status = response.status_code
+        shown = safe_url(url)
         if status != 200:
-            raise VendorError(url, status, f"course list answered {status} {response.reason}")
+            raise VendorError(shown, status, f"course list answered {status} {response.reason}")
+        raw = response.content
         try:
-            body = response.json()
+            body = json.loads(raw)
+        except RecursionError:
+            # Nested past the interpreter's limit: split the array without recursion,
+            # refuse the deep objects, keep the others.
+            body = split_array(raw, self.limits)
+            if body is None:
+                raise VendorError(shown, status, "course list body is not a JSON array") from None
         except ValueError:
-            raise VendorError(url, status, "course list body is not JSON") from None
+            raise VendorError(shown, status, "course list body is not JSON") from None
         if not isinstance(body, list):
             raise VendorError(
-                url, status, f"course list body is a JSON {type(body).__name__}, not an array"
+                shown, status, f"course list body is a JSON {type(body).__name__}, not an array"
             )
         return body
+
+
+class LimitExceededError(VendorError):
+    """The list walk passed a paging limit (the message names it)."""
+
+    def __init__(self, url: str, message: str) -> None:
+        super().__init__(url, None, message)
+
+
+class _Oversized:
+    """Stands for a course object refused while splitting a too-deep page."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _short_id(obj: Any) -> str | None:
+    vendor_id = obj.get("ID") if isinstance(obj, dict) else None
+    return vendor_id if isinstance(vendor_id, str) and 0 < len(vendor_id) <= 50 else None
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Tell whether ``value`` nests more than ``limit`` levels (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
+
+
+def _json_size(obj: Any) -> int:
+    try:
+        return len(orjson.dumps(obj))
+    except TypeError:  # an integer past 64 bits: the standard library's way
+        return len(json.dumps(obj, ensure_ascii=False).encode())
+
+
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+
+
+def split_array(raw: bytes, limits: Limits) -> list[Any] | None:
+    """Parse a JSON array whose elements may nest too deep for :func:`json.loads`.
+
+    Elements nested more than ``max_json_depth`` levels or over ``max_course_bytes`` are
+    returned as :class:`_Oversized` markers (never parsed); the others are parsed.
+    Returns ``None`` when ``raw`` is not an array.
+    """
+    text = raw.lstrip()
+    if not text.startswith(b"["):
+        return None
+    items: list[Any] = []
+    depth = 0
+    deepest = 0
+    start = 1
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in (b"]", b"}"):
+            depth -= 1
+        if (token == b"," and depth == 1) or depth == 0:
+            element = text[start : match.start()]
+            start = match.end()
+            if element.strip():
+                items.append(_element(element, deepest - 1, limits))
+            deepest = depth
+            if depth == 0:
+                return items
+    return None
+
+
+def _element(element: bytes, depth: int, limits: Limits) -> Any:
+    if depth > limits.max_json_depth:
+        return _Oversized(
+            f"$: course object nested {depth} levels deep "
+            f"(limit max_json_depth={limits.max_json_depth})"
+        )
+    if len(element) > limits.max_course_bytes:
+        return _Oversized(
+            f"$: course object of {len(element)} bytes "
+            f"(limit max_course_bytes={limits.max_course_bytes})"
+        )
+    try:
+        return json.loads(element)
+    except ValueError:
+        return _Oversized("$: course object is not valid JSON")
 
 
 def _next_link(response: requests.Response) -> str | None:
     link = response.links.get("next")
     target = link.get("url") if link else None
     return target or None
-
-
-def _exc_summary(exc: BaseException) -> str:
-    text = str(exc)
-    # urllib3 errors repeat the whole pool repr; the class name and a short tail suffice.
-    return f"{type(exc).__name__}: {text[-200:]}" if text else type(exc).__name__

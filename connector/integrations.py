@@ -11,10 +11,7 @@ encrypted (:mod:`connector.secrets`) and never appears in messages.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
-import re
 import shutil
-import urllib.parse
 import uuid
 import zoneinfo
 from collections.abc import Iterable
@@ -36,20 +33,22 @@ from connector.config import Settings
 from connector.errors import IntegrationExists
 from connector.errors import IntegrationNotFound
 from connector.errors import InvalidField
+from connector.fields import AUTH_MODES
+from connector.fields import DEFAULT_FULL_EVERY_DAYS
+from connector.fields import check_auth_url
+from connector.fields import parse_sync_time
+from connector.fields import validate_allowed_hosts
+from connector.fields import validate_auth_mode
+from connector.fields import validate_full_every_days
+from connector.fields import validate_limits
+from connector.fields import validate_name
+from connector.fields import validate_secret
+from connector.fields import validate_text
+from connector.fields import validate_timezone
+from connector.fields import validate_url
 from connector.secrets import Secret
 from connector.secrets import decrypt
 from connector.secrets import encrypt
-
-AUTH_MODES = ("oauth2", "basic")
-DEFAULT_FULL_EVERY_DAYS = 7
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
-#: A host name (or ``*.`` + a domain) an admin may allow packages from.
-_HOST_RE = re.compile(
-    r"(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z"
-)
-#: Allowed package hosts per integration.
-MAX_ALLOWED_HOSTS = 50
 
 
 @dataclass(frozen=True)
@@ -120,193 +119,6 @@ class Integration:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
-# --- validation -------------------------------------------------------------------------
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def validate_url(field_name: str, value: str) -> str:
-    """Check an endpoint URL: absolute http(s), a host, plain http only on loopback.
-
-    Args:
-        field_name: The field named in the error (e.g. ``"provider_url"``).
-        value: The URL.
-
-    Returns:
-        The URL, stripped of surrounding white space.
-
-    Raises:
-        InvalidField: The URL is unusable; the message names the field and the reason.
-    """
-    url = value.strip()
-    if not url:
-        raise InvalidField(field_name, "a URL is required")
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.hostname
-        _ = parts.port  # raises ValueError on a bad port
-    except ValueError as exc:
-        raise InvalidField(field_name, f"not a valid URL ({exc})") from None
-    if parts.scheme not in ("http", "https"):
-        raise InvalidField(field_name, f"must be an http(s) URL, got {url!r}")
-    if not host:
-        raise InvalidField(field_name, f"has no host: {url!r}")
-    if parts.username or parts.password:
-        # Credentials belong in the Client ID/Secret fields, never in a stored URL.
-        raise InvalidField(field_name, "must not contain a user name or password")
-    if parts.scheme == "http" and not _is_loopback(host):
-        raise InvalidField(
-            field_name,
-            f"plain http is only allowed for loopback hosts (localhost, 127.0.0.1, ::1); "
-            f"use https for {host}",
-        )
-    return url
-
-
-def parse_sync_time(value: str | dt.time) -> dt.time:
-    """Parse a Sync Time ``HH:MM`` (24-hour clock).
-
-    Raises:
-        InvalidField: Not ``HH:MM`` with 00-23 hours and 00-59 minutes.
-    """
-    if isinstance(value, dt.time):
-        return value.replace(second=0, microsecond=0, tzinfo=None)
-    match = _TIME_RE.match(value.strip())
-    if not match:
-        raise InvalidField("sync_time", f"expected HH:MM (24-hour clock), got {value!r}")
-    hour, minute = int(match.group(1)), int(match.group(2))
-    if hour > 23 or minute > 59:
-        raise InvalidField("sync_time", f"{value!r} is not a time of day (00:00 to 23:59)")
-    return dt.time(hour, minute)
-
-
-def validate_timezone(value: str) -> str:
-    """Check an IANA time zone name such as ``Europe/Paris`` or ``UTC``.
-
-    Raises:
-        InvalidField: Unknown time zone.
-    """
-    name = value.strip()
-    try:
-        if not name or name != name.strip("/") or ".." in name:
-            raise ValueError(name)
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidField(
-            "timezone", f"unknown time zone {value!r} (use an IANA name such as Europe/Paris)"
-        ) from None
-    return name
-
-
-def validate_name(value: str) -> str:
-    """Check an Integration Name: 1-64 letters, digits, ``.``, ``_`` or ``-``.
-
-    Raises:
-        InvalidField: The name is empty or has other characters.
-    """
-    name = value.strip()
-    if not _NAME_RE.match(name):
-        raise InvalidField(
-            "name",
-            f"{value!r} is not a valid integration name (1-64 letters, digits, '.', '_' or "
-            "'-', starting with a letter or digit)",
-        )
-    return name
-
-
-def validate_allowed_hosts(hosts: Iterable[str]) -> tuple[str, ...]:
-    """Check the allowed package hosts: host names, or ``*.domain`` for its subdomains.
-
-    Args:
-        hosts: Host names as typed (case and surrounding space are ignored).
-
-    Returns:
-        The lower-cased hosts in the given order, without duplicates.
-
-    Raises:
-        InvalidField: A host is not a plain host name (no scheme, port, path or IP
-            literal: credentials-free CDNs are named by host).
-    """
-    result: list[str] = []
-    for raw in hosts:
-        host = str(raw).strip().lower().rstrip(".")
-        if not host:
-            continue
-        try:
-            host = host.encode("idna").decode("ascii") if not host.isascii() else host
-        except UnicodeError:
-            raise InvalidField("allowed_package_hosts", f"{raw!r} is not a host name") from None
-        if not _HOST_RE.match(host) or len(host) > 253 or _is_ip_literal(host):
-            raise InvalidField(
-                "allowed_package_hosts",
-                f"{raw!r} is not a host name (give e.g. cdn.example.com or *.example.com; "
-                "no scheme, port, path or IP address)",
-            )
-        if host not in result:
-            result.append(host)
-    if len(result) > MAX_ALLOWED_HOSTS:
-        raise InvalidField("allowed_package_hosts", f"at most {MAX_ALLOWED_HOSTS} hosts")
-    return tuple(result)
-
-
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.removeprefix("*."))
-    except ValueError:
-        return False
-    return True
-
-
-def _validate_limits(value: Mapping[str, Any]) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InvalidField("limits", "must be a mapping of limit name to value")
-    return {str(k): v for k, v in value.items()}
-
-
-def _validate_text(field_name: str, value: str, max_len: int) -> str:
-    text = value.strip()
-    if not text:
-        raise InvalidField(field_name, "must not be empty")
-    if len(text) > max_len:
-        raise InvalidField(field_name, f"is longer than {max_len} characters")
-    return text
-
-
-def _validate_auth_mode(value: str) -> str:
-    mode = value.strip().lower()
-    if mode not in AUTH_MODES:
-        raise InvalidField("auth_mode", f"must be one of {', '.join(AUTH_MODES)}, got {value!r}")
-    return mode
-
-
-def _validate_full_every_days(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 366:
-        raise InvalidField("full_every_days", f"must be a whole number of days 1-366, got {value}")
-    return value
-
-
-def _validate_secret(value: Secret | str) -> Secret:
-    secret = value if isinstance(value, Secret) else Secret(value)
-    if not secret.reveal():
-        raise InvalidField("client_secret", "must not be empty")
-    return secret
-
-
-def _check_auth_url(auth_mode: str, auth_url: str | None) -> str | None:
-    if auth_url is None or not auth_url.strip():
-        if auth_mode == "oauth2":
-            raise InvalidField("auth_url", "is required when auth_mode is oauth2")
-        return None
-    return validate_url("auth_url", auth_url)
 
 
 # --- rows <-> objects -----------------------------------------------------------------
@@ -405,24 +217,24 @@ def add(
         InvalidField: A field is invalid (the message names it).
         IntegrationExists: The name is taken.
     """
-    mode = _validate_auth_mode(auth_mode)
+    mode = validate_auth_mode(auth_mode)
     values: dict[str, Any] = {
         "name": validate_name(name),
-        "provider": _validate_text("provider", provider, 200),
+        "provider": validate_text("provider", provider, 200),
         "provider_url": validate_url("provider_url", provider_url),
-        "auth_url": _check_auth_url(mode, auth_url),
-        "client_id": _validate_text("client_id", client_id, 500),
+        "auth_url": check_auth_url(mode, auth_url),
+        "client_id": validate_text("client_id", client_id, 500),
         "auth_mode": mode,
         "sync_time": parse_sync_time(sync_time).strftime("%H:%M"),
         "timezone": validate_timezone(timezone),
         "enabled": bool(enabled),
-        "full_every_days": _validate_full_every_days(full_every_days),
+        "full_every_days": validate_full_every_days(full_every_days),
         "allowed_package_hosts": list(validate_allowed_hosts(allowed_package_hosts)),
-        "limits": _validate_limits(limits or {}),
+        "limits": validate_limits(limits or {}),
         "uid": uuid.uuid4().hex,
     }
     values["name_key"] = values["name"].casefold()
-    secret = _validate_secret(client_secret)
+    secret = validate_secret(client_secret)
     values["client_secret_encrypted"] = encrypt(settings, secret)
     now = db.utcnow()
     values["created_at"] = values["updated_at"] = now
@@ -535,46 +347,11 @@ def update(
     given = {k: v for k, v in changes.items() if v is not None}
     with engine.begin() as conn:
         row = _select_by_name(conn, name)
-        values: dict[str, Any] = {}
-        mode = _validate_auth_mode(given.get("auth_mode", row["auth_mode"]))
-        if "auth_mode" in given:
-            values["auth_mode"] = mode
-        if "new_name" in given:
-            new_name = validate_name(given["new_name"])
-            if new_name != row["name"]:
-                clash = conn.execute(
-                    sa.select(db.integrations.c.name).where(
-                        db.integrations.c.name_key == new_name.casefold(),
-                        db.integrations.c.id != row["id"],
-                    )
-                ).first()
-                if clash is not None:
-                    raise IntegrationExists(clash.name)
-                values["name"] = new_name
-                values["name_key"] = new_name.casefold()
-        if "provider" in given:
-            values["provider"] = _validate_text("provider", given["provider"], 200)
-        if "provider_url" in given:
-            values["provider_url"] = validate_url("provider_url", given["provider_url"])
-        if "auth_url" in given or "auth_mode" in given:
-            values["auth_url"] = _check_auth_url(mode, given.get("auth_url", row["auth_url"]))
-        if "client_id" in given:
-            values["client_id"] = _validate_text("client_id", given["client_id"], 500)
-        if "sync_time" in given:
-            values["sync_time"] = parse_sync_time(given["sync_time"]).strftime("%H:%M")
-        if "timezone" in given:
-            values["timezone"] = validate_timezone(given["timezone"])
-        if "full_every_days" in given:
-            values["full_every_days"] = _validate_full_every_days(given["full_every_days"])
-        if "enabled" in given:
-            values["enabled"] = bool(given["enabled"])
-        if "allowed_package_hosts" in given:
-            hosts = validate_allowed_hosts(given["allowed_package_hosts"])
-            values["allowed_package_hosts"] = list(hosts)
-        if "limits" in given:
-            values["limits"] = _validate_limits(given["limits"])
+        values = _checked_changes(given, row)
+        if "name" in values:
+            _refuse_name_clash(conn, values["name"], row["id"])
         if client_secret is not None:
-            values["client_secret_encrypted"] = encrypt(settings, _validate_secret(client_secret))
+            values["client_secret_encrypted"] = encrypt(settings, validate_secret(client_secret))
         if values:
             values["updated_at"] = db.utcnow()
             conn.execute(
@@ -582,6 +359,49 @@ def update(
             )
         final_name = values.get("name", row["name"])
     return get(engine, settings, final_name)
+
+
+#: Updatable field -> its check, for the fields whose check needs nothing else.
+_CHECKS: dict[str, Any] = {
+    "provider": lambda v: validate_text("provider", v, 200),
+    "provider_url": lambda v: validate_url("provider_url", v),
+    "client_id": lambda v: validate_text("client_id", v, 500),
+    "sync_time": lambda v: parse_sync_time(v).strftime("%H:%M"),
+    "timezone": validate_timezone,
+    "full_every_days": validate_full_every_days,
+    "enabled": bool,
+    "allowed_package_hosts": lambda v: list(validate_allowed_hosts(v)),
+    "limits": validate_limits,
+}
+
+
+def _checked_changes(given: Mapping[str, Any], row: RowMapping) -> dict[str, Any]:
+    """The column values of ``given`` changes, each checked (InvalidField names the field)."""
+    values = {
+        column: _CHECKS[column](value) for column, value in given.items() if column in _CHECKS
+    }
+    mode = validate_auth_mode(given.get("auth_mode", row["auth_mode"]))
+    if "auth_mode" in given:
+        values["auth_mode"] = mode
+    if "auth_url" in given or "auth_mode" in given:
+        values["auth_url"] = check_auth_url(mode, given.get("auth_url", row["auth_url"]))
+    if "new_name" in given:
+        new_name = validate_name(given["new_name"])
+        if new_name != row["name"]:
+            values["name"] = new_name
+            values["name_key"] = new_name.casefold()
+    return values
+
+
+def _refuse_name_clash(conn: Connection, new_name: str, integration_id: int) -> None:
+    clash = conn.execute(
+        sa.select(db.integrations.c.name).where(
+            db.integrations.c.name_key == new_name.casefold(),
+            db.integrations.c.id != integration_id,
+        )
+    ).first()
+    if clash is not None:
+        raise IntegrationExists(clash.name)
 
 
 def enable(engine: Engine, settings: Settings, name: str) -> Integration:

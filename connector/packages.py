@@ -29,6 +29,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 from typing import Any
@@ -36,9 +37,19 @@ from typing import Any
 import requests
 
 from connector import archive
+from connector import http as vendor_http
+from connector import transport
 from connector.errors import ConnectorError
 from connector.errors import PackageError
 from connector.errors import UnsafeArchiveError
+from connector.http import RETRY_STATUSES
+from connector.http import RetryBudget
+from connector.http import UrlRefused
+from connector.http import VendorSession
+from connector.http import describe_failure
+from connector.http import safe_url
+from connector.limits import LimitExceeded
+from connector.limits import Limits
 from schemas import MAX_PACKAGE_BYTES
 
 __all__ = [
@@ -181,10 +192,6 @@ class PackageVersion:
     requests: int = 1
 
 
-class _Broken(Exception):
-    """A transfer ended early; ``received`` bytes of the current response were kept."""
-
-
 def _strong_etag(response: requests.Response) -> str | None:
     etag = response.headers.get("ETag")
     if etag and not etag.startswith("W/"):
@@ -193,45 +200,81 @@ def _strong_etag(response: requests.Response) -> str | None:
 
 
 def download(
-    session: requests.Session,
+    session: VendorSession,
     url: str,
     directory: Path,
     *,
     course_id: str,
     max_bytes: int = DEFAULT_MAX_PACKAGE_BYTES,
-    attempts: int = 3,
+    attempts: int | None = None,
     spool_bytes: int = DEFAULT_SPOOL_BYTES,
 ) -> Download:
     """Stream a package into memory or, past ``spool_bytes``, a file in ``directory``.
 
+    The whole download (every attempt and wait) is bounded by the session's
+    ``package_deadline_s``; waits between attempts follow its :class:`RetryBudget`.
+
     Args:
-        session: the run's authenticated session.
+        session: the run's session (credentials only on the Provider URL's origin; a
+            package on another origin must be on an allowed package host).
         url: the course's ``DownloadPackageUrl``.
         directory: where the temporary file goes (created when missing).
         course_id: the course, for error messages.
         max_bytes: size cap; the transfer stops as soon as it is passed.
-        attempts: transfers tried in all (the first plus resumes/restarts).
+        attempts: transfers tried in all (the first plus resumes/restarts); default the
+            session's ``attempts`` limit.
         spool_bytes: packages up to this size are kept in memory.
 
     Returns:
         The downloaded package; the caller calls :meth:`Download.discard`.
 
     Raises:
-        PackageError: bad status, over the cap, or still broken after ``attempts``.
+        PackageError: refused URL, bad status, over the cap, a deadline, or still
+            broken after ``attempts``.
     """
+    limits = session.limits
     sink = _Spool(directory, spool_bytes)
+    shown = safe_url(url)
     try:
-        return _download_into(
-            session, url, sink, course_id=course_id, max_bytes=max_bytes,
-            attempts=max(1, attempts),
-        )  # fmt: skip
+        with session.deadline(limits.package_deadline_s, "package_deadline_s") as due:
+            try:
+                return _download_into(
+                    session, url, sink, course_id=course_id, max_bytes=max_bytes,
+                    attempts=max(1, attempts or limits.attempts),
+                )  # fmt: skip
+            except LimitExceeded as exc:
+                raise PackageError(course_id, str(exc)) from None
+            except PackageError:
+                if due.expired:
+                    raise PackageError(
+                        course_id,
+                        f"{shown}: deadline exceeded (limit {due.limit}={due.value:g})",
+                    ) from None
+                raise
     except BaseException:
         sink.discard()
         raise
 
 
+class _Transfer:
+    """State of one package download across its attempts (resume bookkeeping)."""
+
+    def __init__(self, sink: _Spool) -> None:
+        self.sink = sink
+        self.digest = hashlib.sha256()
+        self.received = 0
+        self.validator: str | None = None  # If-Range value for a resume
+        self.resumed = 0
+
+    def restart(self, *, forget_validator: bool = False) -> None:
+        self.sink.restart()
+        self.digest, self.received = hashlib.sha256(), 0
+        if forget_validator:
+            self.validator = None
+
+
 def _download_into(
-    session: requests.Session,
+    session: VendorSession,
     url: str,
     sink: _Spool,
     *,
@@ -239,94 +282,132 @@ def _download_into(
     max_bytes: int,
     attempts: int,
 ) -> Download:
-    digest = hashlib.sha256()
-    received = 0
+    state = _Transfer(sink)
+    budget = RetryBudget(replace(session.limits, attempts=attempts))
+    shown = safe_url(url)
     total: int | None = None
-    validator: str | None = None  # If-Range value for a resume
-    resumed = 0
     last_problem = ""
-    for attempt in range(1, attempts + 1):
-        headers = {"Accept": "application/zip", "Accept-Encoding": "identity"}
-        ranged = received > 0 and validator is not None
-        if ranged:
-            headers["Range"] = f"bytes={received}-"
-            headers["If-Range"] = validator or ""
-        elif received:
-            # No validator to guard a resume: start again rather than splice two versions.
-            sink.restart()
-            digest, received = hashlib.sha256(), 0
+    attempt = 0
+    while True:
+        attempt += 1
+        response: requests.Response | None = None
         try:
-            response = session.get(url, headers=headers, stream=True)
-        except requests.RequestException as exc:
-            last_problem = f"request failed ({type(exc).__name__})"
-            log.info("course %s: package attempt %d: %s", course_id, attempt, last_problem)
-            continue
-        with response:
-            status = response.status_code
-            if status == 206 and ranged:
-                start = _range_start(response)
-                if start != received:
-                    # Not the bytes we asked for: restart from scratch next time.
-                    sink.restart()
-                    digest, received, validator = hashlib.sha256(), 0, None
-                    last_problem = "the vendor answered a Range request with the wrong range"
-                    continue
-                resumed += 1
-                expected = _range_total(response)
-                if response.headers.get("Content-Length"):
-                    expected = received + _content_length(response, course_id, url)
-            elif status == 200:
-                if received:
-                    log.info("course %s: vendor ignored Range; downloading again", course_id)
-                    sink.restart()
-                    digest, received = hashlib.sha256(), 0
-                length = response.headers.get("Content-Length")
-                expected = _content_length(response, course_id, url) if length else -1
-                validator = _strong_etag(response) or response.headers.get("Last-Modified")
-            elif status == 416 and ranged:
-                sink.restart()
-                digest, received, validator = hashlib.sha256(), 0, None
-                last_problem = "the vendor refused the Range request (416)"
-                continue
-            elif status in (401, 403):
-                raise PackageError(course_id, f"{url}: HTTP {status}: credentials rejected")
-            else:
-                reason = f"{url}: HTTP {status} {response.reason}".rstrip()
-                if status >= 500 or status == 429:
-                    last_problem = reason
-                    continue
-                raise PackageError(course_id, reason)
-            if expected > max_bytes:
-                raise PackageError(
-                    course_id,
-                    f"{url}: Content-Length {expected} over the size cap of {max_bytes} bytes",
-                )
-            encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
-            try:
-                for chunk in response.iter_content(chunk_size=_CHUNK):
-                    received += len(chunk)
-                    if received > max_bytes:
-                        raise PackageError(
-                            course_id, f"{url}: more than the size cap of {max_bytes} bytes"
-                        )
-                    digest.update(chunk)
-                    sink.write(chunk)
-            except (requests.RequestException, OSError) as exc:
-                last_problem = f"transfer broken after {received} bytes ({type(exc).__name__})"
-                log.info("course %s: %s; resuming", course_id, last_problem)
-                continue
-            if expected >= 0 and not encoded and received != expected:
-                last_problem = f"short read: {received} of {expected} bytes"
-                if received > expected:
-                    raise PackageError(course_id, f"{url}: {received} bytes, {expected} announced")
-                continue
-            total = received
-            break
-    if total is None:
+            with session.open(url, purpose="package", headers=_headers(state)) as response:
+                total, last_problem = _attempt(
+                    response, state, shown, course_id=course_id, max_bytes=max_bytes,
+                    limits=session.limits,
+                )  # fmt: skip
+        except UrlRefused as exc:
+            raise PackageError(course_id, str(exc)) from None
+        except LimitExceeded:
+            raise
+        except (requests.RequestException, OSError) as exc:
+            last_problem = f"request failed: {describe_failure(exc, session.limits)}"
+            if state.received:
+                last_problem += f" after {state.received} bytes"
+            current = transport.current_deadline()
+            if current is not None and current.expired:
+                raise LimitExceeded(
+                    current.limit, current.value, shown, "deadline exceeded"
+                ) from None
+        if total is not None:
+            return Download(sink.finish(), state.digest.hexdigest(), total, attempt, state.resumed)
+        log.info("course %s: package attempt %d: %s", course_id, attempt, last_problem)
+        wait = budget.next_wait(attempt, response)
+        if wait is None:
+            raise PackageError(
+                course_id,
+                f"{shown}: download failed after {attempt} attempt(s): {last_problem}"
+                + ("" if attempt >= attempts else f"; {budget.last_refusal}"),
+            )
+        vendor_http.pause(wait)
+
+
+def _headers(state: _Transfer) -> dict[str, str]:
+    headers = {"Accept": "application/zip", "Accept-Encoding": "identity"}
+    if state.received > 0 and state.validator is not None:
+        headers["Range"] = f"bytes={state.received}-"
+        headers["If-Range"] = state.validator
+    elif state.received:
+        # No validator to guard a resume: start again rather than splice two versions.
+        state.restart()
+    return headers
+
+
+def _attempt(
+    response: requests.Response,
+    state: _Transfer,
+    url: str,
+    *,
+    course_id: str,
+    max_bytes: int,
+    limits: Limits,
+) -> tuple[int | None, str]:
+    """Read one answer into ``state``: ``(total, "")`` when complete, else ``(None, why)``.
+
+    Raises:
+        PackageError: an answer that no retry can fix (4xx, over the cap, too long).
+    """
+    status = response.status_code
+    ranged = "Range" in response.request.headers
+    if status == 206 and ranged:
+        if _range_start(response) != state.received:
+            # Not the bytes we asked for: restart from scratch next time.
+            state.restart(forget_validator=True)
+            return None, "the vendor answered a Range request with the wrong range"
+        state.resumed += 1
+        expected = _range_total(response)
+        if response.headers.get("Content-Length"):
+            expected = state.received + _content_length(response, course_id, url)
+    elif status == 200:
+        if state.received:
+            log.info("course %s: vendor ignored Range; downloading again", course_id)
+            state.restart()
+        length = response.headers.get("Content-Length")
+        expected = _content_length(response, course_id, url) if length else -1
+        state.validator = _strong_etag(response) or response.headers.get("Last-Modified")
+    elif status == 416 and ranged:
+        state.restart(forget_validator=True)
+        return None, "the vendor refused the Range request (416)"
+    elif status in (401, 403):
+        raise PackageError(course_id, f"{url}: HTTP {status}: credentials rejected")
+    else:
+        reason = f"{url}: HTTP {status} {response.reason}".rstrip()
+        if status in RETRY_STATUSES:
+            return None, reason
+        raise PackageError(course_id, reason)
+    if expected > max_bytes:
         raise PackageError(
-            course_id, f"{url}: download failed after {attempts} attempt(s): {last_problem}"
+            course_id, f"{url}: Content-Length {expected} over the size cap of {max_bytes} bytes"
         )
-    return Download(sink.finish(), digest.hexdigest(), total, attempt, resumed)
+    encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
+    try:
+        for chunk in transport.iter_body(
+            response, url, cap=max_bytes - state.received, limit="max_package_bytes"
+        ):
+            state.received += len(chunk)
+            state.digest.update(chunk)
+            state.sink.write(chunk)
+    except LimitExceeded:
+        raise PackageError(
+            course_id, f"{url}: more than the size cap of {max_bytes} bytes"
+        ) from None
+    except ValueError as exc:
+        raise PackageError(course_id, f"{url}: {exc}") from None
+    except (requests.RequestException, OSError) as exc:
+        current = transport.current_deadline()
+        if current is not None and current.expired:
+            raise LimitExceeded(current.limit, current.value, url, "deadline exceeded") from None
+        why = describe_failure(exc, limits)
+        return None, f"transfer broken after {state.received} bytes ({why})"
+    current = transport.current_deadline()
+    if current is not None:
+        current.check(url)  # a body cut by the watchdog can look complete
+    if expected >= 0 and not encoded and state.received != expected:
+        if state.received > expected:
+            raise PackageError(course_id, f"{url}: {state.received} bytes, {expected} announced")
+        return None, f"short read: {state.received} of {expected} bytes"
+    return state.received, ""
 
 
 def _content_length(response: requests.Response, course_id: str, url: str) -> int:
@@ -375,14 +456,14 @@ def _aicc_check(course_id: str, package: bytes | Path) -> dict[str, Any]:
 
 
 def fetch_package(
-    session: requests.Session,
+    session: VendorSession,
     url: str,
     course_dir: Path,
     *,
     course_id: str,
     package_last_modified: dt.datetime | None = None,
     max_bytes: int = DEFAULT_MAX_PACKAGE_BYTES,
-    attempts: int = 3,
+    attempts: int | None = None,
     limits: archive.ArchiveLimits | None = None,
     validate: Callable[[str, bytes | Path], dict[str, Any]] = _aicc_check,
     spool_bytes: int = DEFAULT_SPOOL_BYTES,
@@ -397,7 +478,8 @@ def fetch_package(
         course_id: the vendor's course ``ID``.
         package_last_modified: the list's ``PackageLastModifiedUTC``.
         max_bytes: size cap of the zip.
-        attempts: transfers tried (first plus resumes).
+        attempts: transfers tried (first plus resumes); default the session's
+            ``attempts`` limit.
         limits: zip caps (default :class:`connector.archive.ArchiveLimits`).
         validate: checks the (already safety-checked) zip, given as bytes or a path, and
             returns the AICC summary (tests may replace it; default :func:`aicc.validate`).

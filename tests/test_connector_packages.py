@@ -16,6 +16,7 @@ from urllib3.exceptions import ProtocolError
 
 from connector import packages
 from connector.errors import PackageError
+from connector.http import VendorSession
 from connector.http import make_session
 from connector.packages import AiccPackageError
 from connector.packages import download
@@ -38,8 +39,8 @@ def empty(folder: Path) -> bool:
     return not folder.exists() or not any(folder.iterdir())
 
 
-def session() -> requests.Session:
-    return make_session(Opts())
+def session() -> VendorSession:
+    return make_session(Opts(), provider_url="https://cdn.vendor.example/courses")
 
 
 def payload(size: int = 200_000) -> bytes:
@@ -239,7 +240,7 @@ def test_large_package_spools_to_a_temporary_file_that_is_removed(tmp_path: Path
     data = payload(3 * CHUNK)
     server = Server(data, cuts=[CHUNK + 100])  # resumed while on disk
     serve(server)
-    got = download(session(), URL, tmp_path, course_id="C1", spool_bytes=CHUNK // 2)
+    got = download(session(), URL, tmp_path, course_id="C1", spool_bytes=CHUNK // 2, attempts=3)
     assert isinstance(got.source, Path)
     assert got.source.parent == tmp_path
     assert got.source.name.startswith(".tmp-dl-")

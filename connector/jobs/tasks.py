@@ -28,7 +28,6 @@ from dataclasses import field
 from typing import Any
 
 import procrastinate
-import requests
 import sqlalchemy as sa
 from procrastinate import JobContext
 from procrastinate import RetryStrategy
@@ -36,12 +35,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from connector import integrations
-from connector.auth import make_auth
 from connector.config import Settings
 from connector.errors import ConnectorError
 from connector.errors import IntegrationNotFound
 from connector.errors import SyncLockedError
-from connector.http import make_session
+from connector.http import VendorSession
 from connector.integrations import Integration
 from connector.jobs.app import QUEUE_PACKAGES
 from connector.jobs.app import QUEUE_SYNCS
@@ -57,6 +55,7 @@ from connector.sync.downloads import fetch_one
 from connector.sync.model import Job
 from connector.sync.model import OutcomeKind
 from connector.sync.model import SyncOptions
+from connector.sync.run import vendor_session
 
 log = logging.getLogger("connector.jobs")
 
@@ -76,10 +75,10 @@ class WorkerContext:
     settings: Settings
     defer_app: procrastinate.App
     options: SyncOptions = field(default_factory=SyncOptions)
-    _vendors: dict[int, tuple[float, Integration, requests.Session]] = field(default_factory=dict)
+    _vendors: dict[int, tuple[float, Integration, VendorSession]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def vendor(self, integration_id: int) -> tuple[Integration, requests.Session]:
+    def vendor(self, integration_id: int) -> tuple[Integration, VendorSession]:
         """The integration and an authenticated session, shared by this worker's jobs.
 
         One token serves every package job of the integration in this process.
@@ -89,14 +88,7 @@ class WorkerContext:
             if cached is not None and time.monotonic() - cached[0] < _VENDOR_TTL_S:
                 return cached[1], cached[2]
             item = integrations.get_by_id(self.engine, self.settings, integration_id)
-            session = make_session(self.options, pool_size=16)
-            session.auth = make_auth(
-                item.auth_mode,
-                auth_url=item.auth_url,
-                client_id=item.client_id,
-                client_secret=item.client_secret,
-                session=session,
-            )
+            session = vendor_session(item, self.options, pool_size=16)
             if cached is not None:
                 cached[2].close()
             self._vendors[integration_id] = (time.monotonic(), item, session)

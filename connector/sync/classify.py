@@ -11,6 +11,8 @@ longer lists.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -98,53 +100,71 @@ class Classifier:
         if record.vendor_id:
             self.seen.add(record.vendor_id)  # listed, even if unusable: not missing
         if not record.ok or record.data is None:
-            self.batch.outcome(vendor_id, "failed", record.error, record.rule_ids)
-            known = self.stored.get(vendor_id)
-            if known is not None:
-                # Keep the last good metadata; show the course as failing. It is
-                # re-checked when the vendor lists it again (a fix moves LastModifiedUTC).
-                self.batch.mark_failing(known, record.error, record.rule_ids, retry=False)
+            self._unusable(vendor_id, record)
             return None
         obj = record.data
         stored = self.stored.get(vendor_id)
-        active = bool(obj["IsActive"])
         if stored is None:
-            if not active:
-                # A withdrawn course we never had: nothing to publish or keep.
-                self.batch.outcome(vendor_id, "unchanged")
-                return None
-            if self.options.download_packages:
-                return Job(vendor_id, obj, None, "new")
-            self.batch.pending_inserts.append(self.batch.new_row(obj))
-            self.batch.outcome(vendor_id, "new", "metadata only")
-            return None
+            return self._unknown(vendor_id, obj)
         # An admin may have (de)activated the course locally (catalog.set_active): that
         # holds until the vendor changes the course (newer LastModifiedUTC) or a full
         # list re-applies the vendor's whole catalog.
         meta_newer = newer(parse_time(obj.get("LastModifiedUTC")), stored.vendor_last_modified)
-        overridden = self.batch.result.full and stored.is_active != active
-        if not active:
-            if meta_newer or stored.missing or overridden or stored.failing_since:
-                outcome: OutcomeKind = "deactivated" if stored.is_active else "updated"
-                self.batch.queue_update(stored, obj, CLEARED)  # nothing left to retry
-                self.batch.outcome(vendor_id, outcome)
-            else:
-                self.batch.outcome(vendor_id, "unchanged")
+        overridden = self.batch.result.full and stored.is_active != bool(obj["IsActive"])
+        changed = meta_newer or stored.missing or overridden
+        if not obj["IsActive"]:
+            self._withdrawn(vendor_id, obj, stored, changed)
             return None
+        return self._active(vendor_id, obj, stored, changed)
+
+    def _unusable(self, vendor_id: str, record: CourseRecord) -> None:
+        self.batch.outcome(vendor_id, "failed", record.error, record.rule_ids)
+        known = self.stored.get(vendor_id)
+        if known is not None:
+            # Keep the last good metadata; show the course as failing. It is re-checked
+            # when the vendor lists it again (a fix moves LastModifiedUTC).
+            self.batch.mark_failing(known, record.error, record.rule_ids, retry=False)
+
+    def _unknown(self, vendor_id: str, obj: Mapping[str, Any]) -> Job | None:
+        """A course the catalog does not hold yet."""
+        if not obj["IsActive"]:
+            # A withdrawn course we never had: nothing to publish or keep.
+            self.batch.outcome(vendor_id, "unchanged")
+            return None
+        if self.options.download_packages:
+            return Job(vendor_id, obj, None, "new")
+        self.batch.pending_inserts.append(self.batch.new_row(obj))
+        self.batch.outcome(vendor_id, "new", "metadata only")
+        return None
+
+    def _withdrawn(
+        self, vendor_id: str, obj: Mapping[str, Any], stored: Stored, changed: bool
+    ) -> None:
+        """A course the vendor sends with ``IsActive: false`` (its content is kept)."""
+        if changed or stored.failing_since:
+            outcome: OutcomeKind = "deactivated" if stored.is_active else "updated"
+            self.batch.queue_update(stored, obj, CLEARED)  # nothing left to retry
+            self.batch.outcome(vendor_id, outcome)
+        else:
+            self.batch.outcome(vendor_id, "unchanged")
+
+    def _active(
+        self, vendor_id: str, obj: Mapping[str, Any], stored: Stored, changed: bool
+    ) -> Job | None:
+        """An active course the catalog holds: metadata and/or package to update."""
         package_needed = self.options.download_packages and (
             stored.current_package_id is None
             or newer(parse_time(obj.get("PackageLastModifiedUTC")), stored.package_last_modified)
         )
-        meta_needed = meta_newer or stored.missing or overridden
         if not package_needed and stored.failing_since is not None:
             # A good object and nothing to download: whatever failed is resolved.
             self.batch.queue_update(stored, obj, CLEARED)
-            meta_needed = True
-        elif meta_needed:
+            changed = True
+        elif changed:
             self.batch.queue_update(stored, obj)
         if package_needed:
             return Job(vendor_id, obj, stored, "updated")
-        self.batch.outcome(vendor_id, "updated" if meta_needed else "unchanged")
+        self.batch.outcome(vendor_id, "updated" if changed else "unchanged")
         return None
 
     def retry_jobs(self) -> list[Job]:

@@ -15,6 +15,7 @@ import requests
 
 from connector import packages
 from connector.errors import PackageError
+from connector.http import VendorSession
 from connector.packages import AiccPackageError
 from connector.packages import PackageVersion
 from connector.sync.batch import Batch
@@ -33,7 +34,7 @@ class Downloads:
 
     def __init__(
         self,
-        session: requests.Session,
+        session: VendorSession,
         options: SyncOptions,
         content_dir: Path,
         batch: Batch,
@@ -122,7 +123,7 @@ class Downloads:
 
 
 def fetch_one(
-    session: requests.Session, options: SyncOptions, content_dir: Path, job: Job
+    session: VendorSession, options: SyncOptions, content_dir: Path, job: Job
 ) -> PackageVersion:
     """Download, check and extract one course's package into ``content_dir/<course>``.
 
@@ -136,7 +137,6 @@ def fetch_one(
         course_id=job.vendor_id,
         package_last_modified=parse_time(obj.get("PackageLastModifiedUTC")),
         max_bytes=options.max_package_bytes,
-        attempts=options.retries + 1,
         limits=options.archive_limits,
         spool_bytes=options.spool_bytes,
     )

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-import requests
 from sqlalchemy.engine import Engine
 
 from connector import db
@@ -23,11 +22,14 @@ from connector.client import CourseRecord
 from connector.client import VendorClient
 from connector.config import Settings
 from connector.errors import ConnectorError
+from connector.errors import InvalidField
 from connector.errors import PackageError
 from connector.errors import VendorError
+from connector.http import VendorSession
 from connector.http import make_session
 from connector.integrations import Integration
 from connector.integrations import content_root
+from connector.limits import Limits
 from connector.sync import record
 from connector.sync.batch import Batch
 from connector.sync.classify import Classifier
@@ -117,6 +119,36 @@ def sync(
         return run.execute()
     finally:
         held.release()
+
+
+def vendor_session(
+    integration: Integration, options: SyncOptions, *, pool_size: int
+) -> VendorSession:
+    """An authenticated session to ``integration``'s vendor with its limits and hosts.
+
+    Used by a run and by the package jobs of the distributed mode (one per worker).
+    """
+    overrides = integration.limit_overrides
+    try:
+        limits = Limits.from_mapping(overrides) if overrides else None
+    except ValueError as exc:  # stored before the limits were validated
+        raise InvalidField("limits", str(exc)) from None
+    session = make_session(
+        options,
+        pool_size=pool_size,
+        limits=limits,
+        provider_url=integration.provider_url,
+        auth_url=integration.auth_url,
+        allowed_package_hosts=integration.allowed_package_hosts,
+    )
+    session.auth = make_auth(
+        integration.auth_mode,
+        auth_url=integration.auth_url,
+        client_id=integration.client_id,
+        client_secret=integration.client_secret,
+        session=session,
+    )
+    return session
 
 
 class _Run:
@@ -215,17 +247,11 @@ class _Run:
 
     # -- the list phase -------------------------------------------------------------------
 
-    def _session(self) -> requests.Session:
-        options, integration = self.options, self.integration
-        session = make_session(options, pool_size=max(10, options.workers + 2))
-        session.hooks["response"].append(self.batch.count_request)
-        session.auth = make_auth(
-            integration.auth_mode,
-            auth_url=integration.auth_url,
-            client_id=integration.client_id,
-            client_secret=integration.client_secret,
-            session=session,
+    def _session(self) -> VendorSession:
+        session = vendor_session(
+            self.integration, self.options, pool_size=max(10, self.options.workers + 2)
         )
+        session.hooks["response"].append(self.batch.count_request)
         return session
 
     def _read_and_apply(self, start: record.RunStart) -> None:
