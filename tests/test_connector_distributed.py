@@ -145,6 +145,12 @@ def test_schema_is_applied_once_and_enqueue_twice_is_a_noop(
     assert [(j["task"], j["status"], j["integration"]) for j in jobs] == [
         ("cckit.sync", "queued", "acme")
     ]
+    assert json.loads(cckit("jobs", "list", "--status", "done", "--format", "json").stdout) == []
+    text = cckit("jobs", "list", "--status", "queued", "--status", "running")
+    assert text.returncode == 0, text.stderr
+    header, row = text.stdout.strip().splitlines()
+    assert header.split()[:5] == ["JOB", "TASK", "STATUS", "INTEGRATION", "RUN"]
+    assert row.split()[1:4] == ["cckit.sync", "queued", "acme"]
     engine.dispose()
 
 
@@ -438,6 +444,9 @@ def test_a_worker_goes_on_after_postgresql_restarts(
         wait_until(closed, "the run to close after the restart", timeout=120)
         _truth_matches(engine, "acme", vendor)
         assert worker.poll() is None  # the same worker went on
+        worker.send_signal(signal.SIGTERM)  # graceful stop: exit 0, "stopped"
+        assert worker.wait(timeout=30) == 0
+        assert "worker: stopped" in (tmp_path / "worker-0.log").read_text()
     finally:
         procs.stop_all()
         engine.dispose()
