@@ -29,6 +29,9 @@ from _distributed import pg_url  # noqa: F401 - fixture
 from _distributed import wait_until
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from cckit.cli import main
 from connector import db
@@ -452,3 +455,90 @@ def test_a_worker_goes_on_after_postgresql_restarts(
         engine.dispose()
         cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+# -- the compare-and-set, whatever the order (SQLite: the rule, not the row locks) --------
+
+#: Package jobs of one course: a letter names a package (its bytes, so its sha256) and
+#: its date (a later letter is a later PackageLastModifiedUTC); repeats are retried jobs.
+_VERSIONS = st.lists(st.sampled_from("abcdef"), min_size=1, max_size=8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(jobs=_VERSIONS)
+def test_package_jobs_in_any_order_leave_the_newest_package_live(
+    jobs: list[str],
+) -> None:
+    """Package jobs of one course, run in any order (duplicates included, as a job retried
+    after its worker died): the newest ``PackageLastModifiedUTC`` is live, each
+    (course, sha256) is recorded once, and every job is counted once."""
+    from connector.jobs.publish import publish_package
+    from connector.packages import PackageVersion
+    from connector.sync import SyncOptions
+    from connector.sync import record
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        store = Settings(home=home, database_url=f"sqlite:///{home / 'cat.sqlite3'}")
+        engine = db.connect(store)
+        try:
+            integrations.add(
+                engine,
+                store,
+                name="acme",
+                provider="Acme",
+                provider_url="https://v.test/c",
+                auth_url=None,
+                client_id="id",
+                client_secret="s",
+                sync_time="02:00",
+                auth_mode="basic",
+            )
+            item = integrations.get(engine, store, "acme")
+            run = record.open_run(engine, item, SyncOptions(), False)
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.insert(db.run_packages).values(
+                        run_id=run.run_id, pending=len(jobs) + 1, counts={}, downloads=0
+                    )
+                )
+            t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+            course = {
+                "ID": "C-1",
+                "Title": "T",
+                "Description": "",
+                "CourseType": "AICC",
+                "IsActive": True,
+                "Languages": ["en"],
+                "LastModifiedUTC": "2026-01-01T00:00:00Z",
+            }
+            for letter in jobs:
+                # A package's sha256 names its bytes: one letter is one package, one date.
+                when = t0 + dt.timedelta(days="abcdef".index(letter))
+                folder = home / letter
+                folder.mkdir(exist_ok=True)
+                version = PackageVersion(
+                    sha256=letter * 64,
+                    size=1,
+                    stored_path=folder,
+                    aicc_summary={},
+                    package_last_modified=when,
+                )
+                publish_package(engine, item, run.run_id, course, "updated", version)
+            with engine.connect() as conn:
+                live = conn.execute(
+                    sa.select(db.package_versions.c.sha256).join(
+                        db.courses, db.courses.c.current_package_id == db.package_versions.c.id
+                    )
+                ).scalar_one()
+                shas = conn.execute(sa.select(db.package_versions.c.sha256)).scalars().all()
+                pending = conn.execute(sa.select(db.run_packages.c.pending)).scalar_one()
+                courses = conn.execute(sa.select(sa.func.count()).select_from(db.courses))
+                course_count = courses.scalar_one()
+        finally:
+            engine.dispose()
+    newest = max(jobs)
+    assert live == newest * 64
+    assert len(shas) == len(set(shas))
+    assert pending == 1
+    assert course_count == 1
