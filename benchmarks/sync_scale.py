@@ -486,6 +486,7 @@ def dist_sync(args: argparse.Namespace, info: dict[str, Any], home: Path) -> flo
     the single-process sync. The workers' CPU seconds (summed) are left in
     ``args.dist_cpu_s`` for the CPU line.
     """
+    from cryptography.fernet import Fernet
     from distributed import drop_db  # the sibling benchmark's scratch databases
     from distributed import scratch_db
 
@@ -493,6 +494,8 @@ def dist_sync(args: argparse.Namespace, info: dict[str, Any], home: Path) -> flo
     from connector.jobs.app import defer_app
     from connector.jobs.app import ensure_schema
 
+    # Every worker machine shares the key that encrypted the client secret.
+    os.environ.setdefault("CCKIT_SECRET_KEY", Fernet.generate_key().decode())
     url = scratch_db(args.dist_db)
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -526,6 +529,8 @@ def dist_sync(args: argparse.Namespace, info: dict[str, Any], home: Path) -> flo
                 break
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
+        if status != "succeeded":
+            raise SystemExit(f"the distributed run ended {status}: see the workers' logs")
         args.dist_cpu_s = sum(cpu_seconds(p.pid) for p in procs)
         engine.dispose()
     finally:
