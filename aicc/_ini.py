@@ -116,57 +116,76 @@ def parse_ini(text: str, file: str | None, raw_groups: frozenset[str]) -> IniFil
     Returns:
         The parsed file. Never raises.
     """
-    result = IniFile()
-    current: IniGroup | None = None
-    raw = False
-    seen_groups: set[str] = set()
-    seen_keys: set[str] = set()
+    parser = _IniParser(file, raw_groups)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the final line break does not start another line
     for index, line in enumerate(lines):
-        number = index + 1
+        parser.line(index + 1, line)
+    return parser.result
+
+
+class _IniParser:
+    """The state of one parse: the groups so far and the names seen."""
+
+    def __init__(self, file: str | None, raw_groups: frozenset[str]) -> None:
+        self.file = file
+        self.raw_groups = raw_groups
+        self.result = IniFile()
+        self.current: IniGroup | None = None
+        self.raw = False
+        self.seen_groups: set[str] = set()
+        self.seen_keys: set[str] = set()
+
+    def line(self, number: int, line: str) -> None:
         match = _GROUP.match(line)
-        if match is not None and not (raw and not match.group(1)):
-            name = match.group(1)
-            current = IniGroup(name=name, line=number)
-            key = current.key
-            if key in seen_groups:
-                result.diagnostics.append(
-                    diag(
-                        "CRS012",
-                        f"group [{name}] appears again (the first one is used)",
-                        file,
-                        number,
-                        line.index("[") + 1,
-                    )
-                )
-            seen_groups.add(key)
-            seen_keys = set()
-            raw = key in raw_groups
-            result.groups.append(current)
-            continue
+        if match is not None and not (self.raw and not match.group(1)):
+            self._group(number, line, match.group(1))
+            return
+        current = self.current
         if current is None:
             stripped = line.strip()
-            if stripped and not stripped.startswith(";") and result.leading_text_line is None:
-                result.leading_text_line = number
-            continue
+            unset = self.result.leading_text_line is None
+            if unset and stripped and not stripped.startswith(";"):
+                self.result.leading_text_line = number
+            return
         current.raw_lines.append(line)
-        if raw:
-            continue
+        if self.raw:
+            return
         stripped = line.strip()
-        if not stripped or stripped.startswith(";"):
-            continue
+        if stripped and not stripped.startswith(";"):
+            self._entry(current, number, line, stripped)
+
+    def _group(self, number: int, line: str, name: str) -> None:
+        current = IniGroup(name=name, line=number)
+        key = current.key
+        if key in self.seen_groups:
+            self.result.diagnostics.append(
+                diag(
+                    "CRS012",
+                    f"group [{name}] appears again (the first one is used)",
+                    self.file,
+                    number,
+                    line.index("[") + 1,
+                )
+            )
+        self.seen_groups.add(key)
+        self.seen_keys = set()
+        self.raw = key in self.raw_groups
+        self.result.groups.append(current)
+        self.current = current
+
+    def _entry(self, current: IniGroup, number: int, line: str, stripped: str) -> None:
         key_column = len(line) - len(line.lstrip()) + 1
         key_text, equals, value_text = line.partition("=")
         key_name = key_text.strip()
         if not equals or not key_name:
             what = "has no '='" if not equals else "has no keyword before '='"
-            result.diagnostics.append(
+            self.result.diagnostics.append(
                 diag(
                     "CRS013",
                     f"line {stripped[:60]!r} in [{current.name}] {what}",
-                    file,
+                    self.file,
                     number,
                     key_column,
                 )
@@ -174,23 +193,22 @@ def parse_ini(text: str, file: str | None, raw_groups: frozenset[str]) -> IniFil
             if not equals:
                 # A bare keyword (seen from authoring tools): keep it with an empty value.
                 current.entries.append(IniEntry(key_name, "", number, key_column, len(line) + 1))
-            continue
+            return
         value_offset = len(key_text) + 1
         value_column = value_offset + (len(value_text) - len(value_text.lstrip())) + 1
         normalised = normalise_name(key_name)
-        if normalised in seen_keys:
-            result.diagnostics.append(
+        if normalised in self.seen_keys:
+            self.result.diagnostics.append(
                 diag(
                     "CRS012",
                     f"keyword {key_name} appears again in [{current.name}] "
                     "(the first value is used)",
-                    file,
+                    self.file,
                     number,
                     key_column,
                 )
             )
-        seen_keys.add(normalised)
+        self.seen_keys.add(normalised)
         current.entries.append(
             IniEntry(key_name, _unquote(value_text.strip()), number, key_column, value_column)
         )
-    return result

@@ -228,13 +228,31 @@ def _preference(source_file: SourceFile) -> tuple[str, bool, str]:
 
 def _group(package: Package, files: list[SourceFile], *, folder_mode: bool) -> None:
     diagnostics = package.diagnostics
+    sets = _pair_by_folder(_by_base_name(files, diagnostics, folder_mode), diagnostics)
+    complete = [course for course in sets if _complete(course, diagnostics)]
+    if not sets:
+        diagnostics.append(diag("PKG001", "no course structure files (.crs) in the source"))
+    if len(complete) > 1:
+        diagnostics.append(
+            diag(
+                "PKG004",
+                f"{len(complete)} course sets in one source: "
+                + ", ".join(c.files["crs"].path for c in complete),
+            )
+        )
+    package.sets = complete
+
+
+def _by_base_name(
+    files: list[SourceFile], diagnostics: list[Diagnostic], folder_mode: bool
+) -> list[CourseFiles]:
+    """Course sets by (folder, base name); PKG006, PKG007, PKG003 on the way."""
     by_key: dict[tuple[str, str], CourseFiles] = {}
     for source_file in sorted(files, key=_preference):
         folder = source_file.path.rsplit("/", 1)[0] if "/" in source_file.path else ""
         stem, ext = _split_ext(source_file.name)
         slot = AICC_EXTENSIONS[ext.casefold()]
-        key = (folder.casefold(), stem.casefold())
-        course = by_key.setdefault(key, CourseFiles(stem, folder))
+        course = by_key.setdefault((folder.casefold(), stem.casefold()), CourseFiles(stem, folder))
         if ext != ext.casefold():
             diagnostics.append(
                 diag(
@@ -261,51 +279,41 @@ def _group(package: Package, files: list[SourceFile], *, folder_mode: bool) -> N
         course.files[slot] = source_file
         if slot == "crs":
             course.base_name = stem
-    sets = list(by_key.values())
-    sets = _pair_by_folder(sets, diagnostics)
-    complete: list[CourseFiles] = []
-    for course in sets:
-        if "crs" not in course.files:
-            names = ", ".join(sorted(f.name for f in course.files.values()))
-            diagnostics.append(
-                diag(
-                    "PKG001",
-                    f"no .crs file for the course set {course.base_name!r} ({names})",
-                    next(iter(course.files.values())).path,
-                )
-            )
-            continue
-        crs = course.files["crs"]
-        for slot in REQUIRED_SLOTS:
-            if slot not in course.files:
-                diagnostics.append(
-                    diag(
-                        "PKG002",
-                        f"course set {course.base_name!r} has no .{slot} file",
-                        crs.path,
-                        hint=f"Add {course.base_name}.{slot} next to {crs.name}.",
-                    )
-                )
-        if course.folder:
-            diagnostics.append(
-                diag(
-                    "PKG005",
-                    f"course structure files are in the folder {course.folder!r}, not at the root",
-                    crs.path,
-                )
-            )
-        complete.append(course)
-    if not sets:
-        diagnostics.append(diag("PKG001", "no course structure files (.crs) in the source"))
-    if len(complete) > 1:
+    return list(by_key.values())
+
+
+def _complete(course: CourseFiles, diagnostics: list[Diagnostic]) -> bool:
+    """Whether a set has its .crs (PKG001 if not); PKG002 and PKG005 for one that has."""
+    if "crs" not in course.files:
+        names = ", ".join(sorted(f.name for f in course.files.values()))
         diagnostics.append(
             diag(
-                "PKG004",
-                f"{len(complete)} course sets in one source: "
-                + ", ".join(c.files["crs"].path for c in complete),
+                "PKG001",
+                f"no .crs file for the course set {course.base_name!r} ({names})",
+                next(iter(course.files.values())).path,
             )
         )
-    package.sets = complete
+        return False
+    crs = course.files["crs"]
+    for slot in REQUIRED_SLOTS:
+        if slot not in course.files:
+            diagnostics.append(
+                diag(
+                    "PKG002",
+                    f"course set {course.base_name!r} has no .{slot} file",
+                    crs.path,
+                    hint=f"Add {course.base_name}.{slot} next to {crs.name}.",
+                )
+            )
+    if course.folder:
+        diagnostics.append(
+            diag(
+                "PKG005",
+                f"course structure files are in the folder {course.folder!r}, not at the root",
+                crs.path,
+            )
+        )
+    return True
 
 
 def _pair_by_folder(sets: list[CourseFiles], diagnostics: list[Diagnostic]) -> list[CourseFiles]:

@@ -225,9 +225,6 @@ def _read_set(files: CourseFiles, package: Package, out: list[Diagnostic]) -> Pa
     return parsed
 
 
-# --------------------------------------------------------------------------- CRS
-
-
 # --------------------------------------------------------------------------- tables
 
 
@@ -248,41 +245,9 @@ def _header_columns(
     if header_row is None:
         out.append(diag("TBL001", "the file has no header row", path, 1, None))
         return {}, False
-    columns: dict[str, int] = {}
-    deferred: list[Diagnostic] = []
-    recognised = False
-    for index, name in enumerate(table.header):
-        key = name.strip().casefold()
-        line, column = header_row.position(index)
-        if not key:
-            deferred.append(diag("TBL004", f"column {index + 1} has no name", path, line, column))
-            continue
-        if key in known:
-            recognised = True
-        if key in columns:
-            if key not in repeated:
-                deferred.append(
-                    diag(
-                        "TBL003",
-                        f"column {name} appears more than once (the first one is used)",
-                        path,
-                        line,
-                        column,
-                    )
-                )
-            continue
-        columns[key] = index
-        if key not in known:
-            deferred.append(
-                diag(
-                    unknown_rule,
-                    f"unknown column {name}",
-                    path,
-                    line,
-                    column,
-                    hint=suggest(name, list(canonical), "Did you mean") or "Remove the column.",
-                )
-            )
+    columns, deferred, recognised = _map_header(
+        table, header_row, path, known, canonical, repeated, unknown_rule
+    )
     if not recognised:
         # Not a header at all (TBL001): its cells are data, so the header findings
         # (unknown, empty or repeated column names) are not reported.
@@ -299,19 +264,60 @@ def _header_columns(
         )
         return columns, False
     out.extend(deferred)
-    for name in required:
-        if name.casefold() not in columns:
-            out.append(
-                diag(
-                    missing_rule,
-                    f"required column {name} is missing",
-                    path,
-                    header_row.line,
-                    None,
-                    hint=f"Add a {name} column to the header row.",
-                )
-            )
+    out.extend(
+        diag(
+            missing_rule,
+            f"required column {name} is missing",
+            path,
+            header_row.line,
+            None,
+            hint=f"Add a {name} column to the header row.",
+        )
+        for name in required
+        if name.casefold() not in columns
+    )
     return columns, True
+
+
+def _map_header(
+    table: Table,
+    header_row: Row,
+    path: str,
+    known: dict[str, str],
+    canonical: tuple[str, ...],
+    repeated: frozenset[str],
+    unknown_rule: str,
+) -> tuple[dict[str, int], list[Diagnostic], bool]:
+    """(column key -> first index, findings to report if it is a header, any known name)."""
+    columns: dict[str, int] = {}
+    deferred: list[Diagnostic] = []
+    recognised = False
+    for index, name in enumerate(table.header):
+        key = name.strip().casefold()
+        line, column = header_row.position(index)
+        if not key:
+            deferred.append(diag("TBL004", f"column {index + 1} has no name", path, line, column))
+            continue
+        recognised = recognised or key in known
+        if key in columns:
+            if key not in repeated:
+                deferred.append(
+                    diag(
+                        "TBL003",
+                        f"column {name} appears more than once (the first one is used)",
+                        path,
+                        line,
+                        column,
+                    )
+                )
+            continue
+        columns[key] = index
+        if key not in known:
+            hint = suggest(name, list(canonical), "Did you mean") or "Remove the column."
+            deferred.append(
+                diag(unknown_rule, f"unknown column {name}", path, line, column, hint=hint)
+            )
+    return columns, deferred, recognised
 
 
 def _read_au(parsed: ParsedCourse, table: Table, path: str, out: list[Diagnostic]) -> ParsedTable:

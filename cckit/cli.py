@@ -30,6 +30,7 @@ WING_COMMANDS: dict[str, str] = {
     "demo": "cckit.demo:demo",
     "vendor": "mock_vendor.cli:vendor",
     "conformance": "conformance.cli:conformance",
+    "console": "console.cli:console",
 }
 
 

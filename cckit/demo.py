@@ -44,6 +44,8 @@ from connector.secrets import Secret
 #: How long the mock may take to print its first line.
 START_TIMEOUT = 60.0
 DEMO_INTEGRATION = "demo-vendor"
+#: Where ``cckit demo --keep`` leaves its results (relative to the current directory).
+KEEP_DIR = "cckit-demo"
 
 Echo = Callable[[str], None]
 
@@ -413,14 +415,24 @@ __all__ = ["DemoError", "describe_changes", "run_demo", "start_vendor"]
 @click.option("--courses", type=click.IntRange(3, 500), default=12, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--no-conformance", is_flag=True, help="Skip the conformance suite step.")
-def demo(workdir: Path | None, courses: int, seed: int, no_conformance: bool) -> None:
+@click.option(
+    "--keep",
+    is_flag=True,
+    help=f"Keep the results in ./{KEEP_DIR} (when no --workdir) to open with cckit console.",
+)
+def demo(workdir: Path | None, courses: int, seed: int, no_conformance: bool, keep: bool) -> None:
     """Start the mock vendor, register it, sync, change it, sync again, check conformance."""
     from connector.cli._common import errors
     from connector.cli._common import setup_logging
 
     setup_logging(verbose=False, level=logging.WARNING)
     with errors():
+        if keep and workdir is None:
+            workdir = Path(KEEP_DIR)
         status = run_demo(
             workdir, echo=click.echo, courses=courses, seed=seed, conformance=not no_conformance
         )
+    if workdir is not None:
+        home = workdir.absolute() / "home"
+        click.echo(f"Manage this catalog in a browser: cckit console --home {home}")
     sys.exit(status)

@@ -97,12 +97,17 @@ class PackageError(ConnectorError):
     Attributes:
         course_id: The vendor's course ``ID``.
         reason: Why the package was rejected.
+        rule_ids: The contract requirements (or AICC rules) the package broke, for the
+            run's outcome row: ``PKG-001`` (not downloadable) unless the raiser knows better.
     """
 
-    def __init__(self, course_id: str, reason: str) -> None:
+    def __init__(
+        self, course_id: str, reason: str, rule_ids: tuple[str, ...] | list[str] = ("PKG-001",)
+    ) -> None:
         super().__init__(f"course {course_id}: {reason}")
         self.course_id = course_id
         self.reason = reason
+        self.rule_ids = list(rule_ids)
 
 
 class UnsafeArchiveError(ConnectorError):

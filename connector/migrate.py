@@ -160,11 +160,10 @@ def _status(conn: Connection, location: Path) -> SchemaStatus:
             )
         unversioned = bool(present)
     start = (BASELINE,) if unversioned else current
-    pending = [
-        rev.revision
-        for rev in script.iterate_revisions("heads", start or "base")
-        if rev.revision not in start
-    ]
+    # What is applied: the recorded revisions and their ancestors. Everything else is
+    # pending, also on a second branch (another schema in the same database).
+    applied = {rev.revision for head in start for rev in script.iterate_revisions(head, "base")}
+    pending = [rev.revision for rev in script.walk_revisions() if rev.revision not in applied]
     return SchemaStatus(current, heads, tuple(reversed(pending)), unversioned)
 
 

@@ -84,8 +84,7 @@ class AiccPackageError(PackageError):
     """
 
     def __init__(self, course_id: str, reason: str, rule_ids: list[str], diagnostics: list[Any]):
-        super().__init__(course_id, reason)
-        self.rule_ids = rule_ids
+        super().__init__(course_id, reason, rule_ids)
         self.diagnostics = diagnostics
 
 
@@ -378,7 +377,9 @@ def _attempt(
         raise PackageError(course_id, reason)
     if expected > max_bytes:
         raise PackageError(
-            course_id, f"{url}: Content-Length {expected} over the size cap of {max_bytes} bytes"
+            course_id,
+            f"{url}: Content-Length {expected} over the size cap of {max_bytes} bytes",
+            ("PKG-016",),
         )
     encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
     try:
@@ -390,7 +391,7 @@ def _attempt(
             state.sink.write(chunk)
     except LimitExceeded:
         raise PackageError(
-            course_id, f"{url}: more than the size cap of {max_bytes} bytes"
+            course_id, f"{url}: more than the size cap of {max_bytes} bytes", ("PKG-016",)
         ) from None
     except ValueError as exc:
         raise PackageError(course_id, f"{url}: {exc}") from None
@@ -545,7 +546,7 @@ def unpack(
             summary = validate(course_id, got.source)
             archive.extract_zip(got.source, final, limits)
         except UnsafeArchiveError as exc:
-            raise PackageError(course_id, f"unsafe or corrupt zip: {exc}") from None
+            raise PackageError(course_id, f"unsafe or corrupt zip: {exc}", ("PKG-009",)) from None
         except PackageError:
             raise
         except ConnectorError as exc:  # pragma: no cover - defensive

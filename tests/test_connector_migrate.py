@@ -9,6 +9,7 @@ PostgreSQL variants need ``CCKIT_TEST_POSTGRES_URL``; each runs in a schema of i
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -204,7 +205,7 @@ def _heads() -> tuple[str, ...]:
 
 
 def test_fixture_is_the_0_1_0_catalog_it_claims() -> None:
-    with closing(sqlite3.connect(f"file:{SQLITE_FIXTURE}?mode=ro", uri=True)) as conn:
+    with closing(sqlite3.connect(f"file:{SQLITE_FIXTURE}?mode=ro&immutable=1", uri=True)) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         counts = {
             t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608 - our names
@@ -429,6 +430,45 @@ def test_a_failing_revision_changes_nothing(
     assert _rows(url) == before
 
 
+_SECOND_BRANCH = '''
+"""Test revision: another schema's first revision (say, a job queue) in the same database."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "q001"
+down_revision = None
+branch_labels = ("queue",)
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("queue_jobs", sa.Column("id", sa.Integer, primary_key=True))
+'''
+
+
+@pytest.mark.parametrize("start", ["empty", "unversioned"])
+def test_a_second_branch_of_revisions_is_applied_beside_the_catalog(
+    start: str, tmp_path: Path
+) -> None:
+    location = tmp_path / "migrations"
+    shutil.copytree(SCRIPT_LOCATION, location, ignore=shutil.ignore_patterns("__pycache__"))
+    (location / "versions" / "vq001_queue.py").write_text(_SECOND_BRANCH, encoding="utf-8")
+    path = tmp_path / "catalog.sqlite3"
+    if start == "unversioned":
+        shutil.copyfile(SQLITE_FIXTURE, path)
+    engine = db.create_engine(f"sqlite:///{path}")
+    try:
+        result = migrate.ensure_schema(engine, location=location)
+        assert "q001" in result.applied
+        state = migrate.status(engine, location=location)
+        assert state.up_to_date
+        assert set(state.current) == {*_heads(), "q001"}
+        assert "queue_jobs" in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
 # --- refusals -------------------------------------------------------------------------
 
 
@@ -602,13 +642,18 @@ def test_cli_db_status_and_upgrade_of_a_0_1_0_catalog(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("isolated")
-def test_cli_commands_upgrade_a_0_1_0_catalog_on_first_use(tmp_path: Path) -> None:
+def test_cli_commands_upgrade_a_0_1_0_catalog_on_first_use(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "connector.migrate")
     path = tmp_path / "catalog.sqlite3"
     shutil.copyfile(SQLITE_FIXTURE, path)
     listed = _cli("catalog", "list", "--db", f"sqlite:///{path}", "--format", "json")
     assert listed.exit_code == 0, listed.output
     assert len(json.loads(listed.stdout)) == 3  # the active courses of the fixture
     assert _version(f"sqlite:///{path}") == _heads()
+    (backup,) = tmp_path.glob("catalog.sqlite3.*.before-upgrade-from-0.1.0.bak")
+    assert str(backup) in caplog.text  # the administrator is told where the copy went
 
 
 @pytest.mark.usefixtures("isolated")
@@ -655,3 +700,28 @@ def test_read_only_commands_refuse_a_database_that_does_not_exist(
     assert f"no catalog database at {path}" in result.output
     assert "cckit db upgrade" in result.output
     assert not path.exists()
+
+
+def test_an_upgrade_on_first_use_names_the_backup_on_stderr(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "catalog.sqlite3"
+    shutil.copyfile(SQLITE_FIXTURE, path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCKIT_")}
+    args = ["catalog", "list", "--db", f"sqlite:///{path}", "--format", "json"]
+    result = subprocess.run(
+        [sys.executable, "-m", "cckit", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 3
+    (backup,) = tmp_path.glob("catalog.sqlite3.*.bak")
+    assert result.stderr.strip() == (
+        f"catalog schema of sqlite:///{path} upgraded from 0.1.0 (unversioned) to "
+        f"{'/'.join(_heads())}; the previous file was copied to {backup}"
+    )

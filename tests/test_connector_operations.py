@@ -374,3 +374,16 @@ def test_vendor_text_is_escaped_in_catalog_and_run_output(
     assert not any(line.startswith("Forged") for out in outputs for line in out.splitlines())
     # Stored exactly as received, and JSON output stays exact.
     assert catalog.get_course(engine, course_id)["title"] == HOSTILE
+
+
+def test_a_package_over_the_size_cap_fails_with_its_requirement_id(
+    live_vendor: Any, engine: Engine, settings: Settings
+) -> None:
+    register(engine, settings, live_vendor)
+    small = SyncOptions(backoff_factor=0.0, timeout=20.0, max_package_bytes=1_000)
+    result = sync(engine, settings, integrations.get(engine, settings, "acme"), options=small)
+    failed = [o for o in result.outcomes if o.outcome == "failed"]
+    assert failed
+    # The rule comes with the error itself, not from searching its message.
+    assert all(o.rule_ids == ("PKG-016",) for o in failed), failed
+    assert all("size cap" in (o.reason or "") for o in failed)

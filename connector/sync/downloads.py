@@ -16,7 +16,6 @@ import requests
 from connector import packages
 from connector.errors import PackageError
 from connector.http import VendorSession
-from connector.packages import AiccPackageError
 from connector.packages import PackageVersion
 from connector.sync.batch import Batch
 from connector.sync.model import Job
@@ -107,15 +106,15 @@ class Downloads:
         name = self.batch.integration.name
         try:
             version = future.result()
-        except PackageError as exc:
+        except Exception as exc:
+            failure = failure_of(exc)
+            if failure is None:
+                raise
+            reason, rules = failure
             self.batch.emit(
-                SyncEvent("download", name, vendor_id=job.vendor_id, reason=exc.reason, ok=False)
+                SyncEvent("download", name, vendor_id=job.vendor_id, reason=reason, ok=False)
             )
-            self.batch.package_failed(job, exc.reason, package_rules(exc))
-            return
-        except (requests.RequestException, OSError) as exc:
-            reason = f"package download failed: {type(exc).__name__}"
-            self.batch.package_failed(job, reason, ["PKG-001"])
+            self.batch.package_failed(job, reason, rules)
             return
         self.batch.result.downloads += 1
         self.batch.emit(SyncEvent("download", name, vendor_id=job.vendor_id, size=version.size))
@@ -145,18 +144,7 @@ def fetch_one(
 def failure_of(exc: Exception) -> tuple[str, list[str]] | None:
     """The reason and requirement IDs of a failed package fetch (None: not a package failure)."""
     if isinstance(exc, PackageError):
-        return exc.reason, package_rules(exc)
+        return exc.reason, list(exc.rule_ids)
     if isinstance(exc, (requests.RequestException, OSError)):
         return f"package download failed: {type(exc).__name__}", ["PKG-001"]
     return None
-
-
-def package_rules(exc: PackageError) -> list[str]:
-    """Requirement IDs a package failure points at (for the outcome row)."""
-    if isinstance(exc, AiccPackageError):
-        return exc.rule_ids
-    if "unsafe or corrupt zip" in exc.reason:
-        return ["PKG-009"]
-    if "size cap" in exc.reason:
-        return ["PKG-016"]
-    return ["PKG-001"]

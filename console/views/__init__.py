@@ -1,0 +1,1 @@
+"""The console's blueprints, one per page family; they render, they never query SQL."""
