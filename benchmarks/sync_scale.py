@@ -45,6 +45,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -59,6 +60,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import sqlalchemy as sa
 
 from connector import db
 from connector import integrations
@@ -385,7 +387,9 @@ def raw_downloads(
 def bench_packages(args: argparse.Namespace, work: Path, base: bytes) -> dict[str, Any]:
     folder = sized_catalog(work, "pkg-catalog", base, args.package_mb * MB, args.packages)
     out: dict[str, Any] = {"packages": args.packages, "package_mb": args.package_mb}
-    kinds = ("raw", "mandatory", "sync")
+    kinds: tuple[str, ...] = ("raw", "mandatory", "sync")
+    if args.dist_db:
+        kinds += ("dist",)
     times: dict[str, list[float]] = {kind: [] for kind in kinds}
     # CPU seconds (client process, mock vendor process) of each measurement: on a small
     # machine both share the cores, so these say whether a phase is CPU-bound.
@@ -416,7 +420,9 @@ def bench_packages(args: argparse.Namespace, work: Path, base: bytes) -> dict[st
         for round_ in range(args.repeat):
             for kind in kinds:
                 own, vendor_cpu = cpu_seconds(), cpu_seconds(info["pid"])
-                if kind != "sync":
+                if kind == "dist":
+                    elapsed = dist_sync(args, info, outputs / f"dist-{round_}")
+                elif kind != "sync":
                     elapsed, raw_bytes = raw_downloads(
                         info, args.workers, outputs / f"{kind}-{round_}",
                         mandatory=kind == "mandatory",
@@ -440,6 +446,8 @@ def bench_packages(args: argparse.Namespace, work: Path, base: bytes) -> dict[st
                     sync_entries = tree_entries(home / "content")
                 times[kind].append(elapsed)
                 cpu[kind].append((cpu_seconds() - own, cpu_seconds(info["pid"]) - vendor_cpu))
+                if kind == "dist":  # the work was done by the worker processes
+                    cpu[kind][-1] = (args.dist_cpu_s, cpu[kind][-1][1])
                 release_pages(outputs)
     shutil.rmtree(outputs, ignore_errors=True)
     best = {kind: min(times[kind]) for kind in kinds}
@@ -457,6 +465,10 @@ def bench_packages(args: argparse.Namespace, work: Path, base: bytes) -> dict[st
         mandatory_ratio=round(best["mandatory"] / best["sync"], 2),
         floor_ratio=round(best["raw"] / best["mandatory"], 2),
     )
+    if "dist" in kinds:
+        out["dist_workers"] = args.dist_workers
+        out["dist_mandatory_ratio"] = round(best["mandatory"] / best["dist"], 2)
+        out["dist_throughput_ratio"] = round(best["raw"] / best["dist"], 2)
     for kind in kinds:
         out[f"{kind}_s"] = round(best[kind], 3)
         out[f"{kind}_times_s"] = [round(t, 3) for t in times[kind]]
@@ -464,6 +476,70 @@ def bench_packages(args: argparse.Namespace, work: Path, base: bytes) -> dict[st
         out[f"{kind}_cpu_s"] = round(best_cpu[kind][0], 2)
         out[f"{kind}_vendor_cpu_s"] = round(best_cpu[kind][1], 2)
     return out
+
+
+def dist_sync(args: argparse.Namespace, info: dict[str, Any], home: Path) -> float:
+    """The package sync spread over ``--dist-workers`` ``cckit worker`` processes.
+
+    Timed from the enqueue until the run is closed (the workers are up before); the
+    workers share ``--workers`` concurrent jobs between them, as many as the threads of
+    the single-process sync. The workers' CPU seconds (summed) are left in
+    ``args.dist_cpu_s`` for the CPU line.
+    """
+    from cryptography.fernet import Fernet
+    from distributed import drop_db  # the sibling benchmark's scratch databases
+    from distributed import scratch_db
+
+    from connector.jobs import queue
+    from connector.jobs.app import defer_app
+    from connector.jobs.app import ensure_schema
+
+    # Every worker machine shares the key that encrypted the client secret.
+    os.environ.setdefault("CCKIT_SECRET_KEY", Fernet.generate_key().decode())
+    url = scratch_db(args.dist_db)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        settings = Settings.resolve(home=home, db_url=url)
+        engine = db.connect(settings)
+        ensure_schema(engine)
+        register(engine, settings, info)
+        env = {**os.environ, "CCKIT_DATABASE_URL": url, "CCKIT_CONTENT_DIR": str(home / "content")}
+        per_worker = max(1, args.workers // args.dist_workers)
+        for n in range(args.dist_workers):
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "cckit", "worker", "--concurrency", str(per_worker),
+                     "--heartbeat", "2", "--stalled-after", "120"],
+                    env={**env, "CCKIT_HOME": str(home / f"w{n}")},
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )
+            )  # fmt: skip
+        while True:
+            with engine.connect() as conn:
+                up = conn.execute(sa.text("SELECT count(*) FROM procrastinate_workers")).scalar()
+            if up == args.dist_workers:
+                break
+            time.sleep(0.1)
+        started = time.perf_counter()
+        queue.enqueue_sync(engine, defer_app(url), integrations.get(engine, settings, "bench"))
+        while True:
+            with engine.connect() as conn:
+                status = conn.execute(sa.select(db.sync_runs.c.status)).scalar()
+            if status not in (None, "running"):
+                break
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        if status != "succeeded":
+            raise SystemExit(f"the distributed run ended {status}: see the workers' logs")
+        args.dist_cpu_s = sum(cpu_seconds(p.pid) for p in procs)
+        engine.dispose()
+    finally:
+        for process in procs:
+            process.send_signal(signal.SIGTERM)
+        for process in procs:
+            process.wait(timeout=60)
+        drop_db(args.dist_db, url)
+    return elapsed
 
 
 def bench_rss(args: argparse.Namespace, work: Path, base: bytes) -> dict[str, Any]:
@@ -511,6 +587,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="pace every package response at this many MB/s (a real link, not loopback)",
     )
+    parser.add_argument(
+        "--dist-db",
+        help="PostgreSQL URL: also run the package sync spread over worker processes "
+        "(the distributed mode); scratch databases are created next to it",
+    )
+    parser.add_argument("--dist-workers", type=int, default=2, help="worker processes")
     parser.add_argument("--quick", action="store_true", help="reduced sizes (smoke run)")
     parser.add_argument("--skip", action="append", default=[], choices=PARTS)
     parser.add_argument(
@@ -570,6 +652,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{pkg['raw_cpu_s']} + {pkg['raw_vendor_cpu_s']}; files and folders "
                 f"created: sync {pkg['sync_files']}, floors {pkg['raw_files']} each"
             )
+            if "dist_s" in pkg:
+                print(
+                    f"    spread over {pkg['dist_workers']} worker processes: "
+                    f"{pkg['dist_s']:.2f} s "
+                    f"({pkg['dist_mb_per_s']} MB/s) -> vs mandatory-work floor "
+                    f"{pkg['dist_mandatory_ratio']:.2f} (target >= 0.8), vs raw "
+                    f"{pkg['dist_throughput_ratio']:.2f}; CPU s workers {pkg['dist_cpu_s']} + "
+                    f"vendor {pkg['dist_vendor_cpu_s']}; rounds {pkg['dist_times_s']}"
+                )
             print(
                 f"    rounds (s): sync {pkg['sync_times_s']}, mandatory "
                 f"{pkg['mandatory_times_s']}, raw {pkg['raw_times_s']}"

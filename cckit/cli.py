@@ -25,6 +25,8 @@ WING_COMMANDS: dict[str, str] = {
     "db": "connector.cli.db:db",
     "scheduler": "connector.cli.scheduler:scheduler",
     "sync": "connector.cli.sync:sync",
+    "worker": "connector.cli.worker:worker",
+    "jobs": "connector.cli.jobs:jobs",
     "demo": "cckit.demo:demo",
     "vendor": "mock_vendor.cli:vendor",
     "conformance": "conformance.cli:conformance",

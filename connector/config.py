@@ -6,6 +6,8 @@ Precedence (highest first):
   data directory (``platformdirs.user_data_dir("cckit")``);
 * database URL: the ``db_url`` argument (``--db URL``), then ``CCKIT_DATABASE_URL``, then
   an SQLite file ``<home>/catalog.sqlite3``;
+* content store: ``CCKIT_CONTENT_DIR`` (a folder shared by every worker machine, e.g. an
+  NFS mount) when set, else ``<home>/content``;
 * secret key: ``CCKIT_SECRET_KEY`` when set, else the key file ``<home>/secret.key``
   (created with mode 0600 on first use; see :mod:`connector.secrets`).
 """
@@ -30,6 +32,8 @@ HOME_ENV = "CCKIT_HOME"
 DATABASE_URL_ENV = "CCKIT_DATABASE_URL"
 #: Environment variable holding a Fernet key (urlsafe base64, 32 bytes).
 SECRET_KEY_ENV = "CCKIT_SECRET_KEY"  # noqa: S105 - a variable name, not a secret
+#: Environment variable naming the content store (shared by workers on several machines).
+CONTENT_DIR_ENV = "CCKIT_CONTENT_DIR"
 
 #: Mode of a new home directory: the group (a web server serving ``content/``) may pass
 #: through it; the database and key file inside are owner-only by their own modes.
@@ -53,6 +57,7 @@ class Settings:
     home: Path
     database_url: str
     secret_key_source: SecretKeySource = "file"  # noqa: S105 - where, not what
+    content_override: Path | None = None
 
     @classmethod
     def resolve(
@@ -103,12 +108,26 @@ class Settings:
             ) from None
 
         source: SecretKeySource = "env" if env.get(SECRET_KEY_ENV) else "file"
-        return cls(home=home_path, database_url=url, secret_key_source=source)
+        content = env.get(CONTENT_DIR_ENV)
+        content_path = Path(content).expanduser().absolute() if content else None
+        if content_path is not None and content_path.exists() and not content_path.is_dir():
+            raise ConfigError(f"{CONTENT_DIR_ENV}: {content_path} exists and is not a directory")
+        return cls(
+            home=home_path,
+            database_url=url,
+            secret_key_source=source,
+            content_override=content_path,
+        )
 
     @property
     def content_dir(self) -> Path:
-        """Directory under which published course content is extracted."""
-        return self.home / "content"
+        """Directory under which published course content is extracted.
+
+        ``CCKIT_CONTENT_DIR`` when set (one store shared by every worker), else
+        ``<home>/content``. Versions are extracted into a temporary folder inside it and
+        renamed into place, so a reader never sees half a version on a shared mount.
+        """
+        return self.content_override or self.home / "content"
 
     @property
     def secret_key_file(self) -> Path:

@@ -226,6 +226,26 @@ course_outcomes = sa.Table(
     sa.Index("ix_course_outcomes_run", "run_id"),
 )
 
+#: A run whose packages are fanned out as jobs (``connector.jobs``, distributed mode):
+#: ``pending`` counts the package jobs not yet finished plus one for the list job; the
+#: job that brings it to zero closes the run. ``counts``/``downloads`` are the package
+#: jobs' share, added to the run row's own when it is closed.
+run_packages = sa.Table(
+    "run_packages",
+    metadata,
+    sa.Column(
+        "run_id",
+        sa.Integer,
+        sa.ForeignKey("sync_runs.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("sync_job_id", sa.BigInteger, nullable=True),
+    sa.Column("pending", sa.Integer, nullable=False),
+    sa.Column("counts", sa.JSON, nullable=False),
+    sa.Column("downloads", sa.Integer, nullable=False, server_default="0"),
+)
+
 sync_locks = sa.Table(
     "sync_locks",
     metadata,

@@ -118,12 +118,21 @@ class SyncLockedError(ConnectorError):
     """Another sync run of the same integration holds the lock."""
 
 
+class DistributedError(ConnectorError):
+    """The distributed mode (``cckit worker``, ``--enqueue``, ``cckit jobs``) cannot run.
+
+    Raised when the catalog is not PostgreSQL, procrastinate is not installed or its
+    tables are missing.
+    """
+
+
 __all__ = [
     "AuthenticationError",
     "CatalogError",
     "ConfigError",
     "ConnectorError",
     "CourseNotFound",
+    "DistributedError",
     "IntegrationError",
     "IntegrationExists",
     "IntegrationNotFound",

@@ -34,8 +34,13 @@ log = logging.getLogger(__name__)
 DEFAULT_STALE_AFTER = dt.timedelta(minutes=5)
 
 
-def _owner_string() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+def _owner_string(tag: str | None = None) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{tag or uuid.uuid4().hex[:12]}"
+
+
+def _same_tag(owner: str, tag: str | None) -> bool:
+    """True when ``owner`` was written by a holder with this ``tag`` (e.g. a retried job)."""
+    return tag is not None and owner.split(":", 2)[-1] == tag
 
 
 def _owner_is_dead(owner: str) -> bool:
@@ -156,6 +161,7 @@ def acquire(
     name: str | None = None,
     stale_after: dt.timedelta = DEFAULT_STALE_AFTER,
     heartbeat: bool = True,
+    tag: str | None = None,
 ) -> SyncLock:
     """Claim the sync lock of one integration.
 
@@ -165,6 +171,9 @@ def acquire(
         name: the integration's name (for the error message).
         stale_after: age of a heartbeat after which a lock is taken over.
         heartbeat: start the heartbeat thread (tests may drive :meth:`SyncLock.heartbeat`).
+        tag: names the holder across processes (``job-<id>`` for a queued sync job): a
+            lock left by the same tag is taken over at once, because a job runs again
+            only after the queue found its worker dead.
 
     Returns:
         The held lock.
@@ -173,7 +182,7 @@ def acquire(
         SyncLockedError: another live run holds the lock.
     """
     table = db.sync_locks
-    owner = _owner_string()
+    owner = _owner_string(tag)
     label = repr(name) if name else f"#{integration_id}"
     now = db.utcnow()
     try:
@@ -184,7 +193,11 @@ def acquire(
                 )
             ).first()
             if row is not None:
-                stale = row.heartbeat_at < now - stale_after or _owner_is_dead(row.owner)
+                stale = (
+                    row.heartbeat_at < now - stale_after
+                    or _owner_is_dead(row.owner)
+                    or _same_tag(row.owner, tag)
+                )
                 if not stale:
                     raise SyncLockedError(_locked_message(label, row.run_id, row.heartbeat_at))
                 log.warning(

@@ -56,6 +56,14 @@ BASELINE_TABLES = frozenset(
 )
 #: Key of the PostgreSQL advisory lock serialising schema upgrades ("cckit" in ASCII).
 PG_LOCK_KEY = 0x63636B6974
+#: Tables in the catalog's database that are not ours: the job queue's (procrastinate,
+#: created by revision 0003 from procrastinate's own SQL). Schema comparisons skip them.
+FOREIGN_TABLE_PREFIXES = ("procrastinate_",)
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic ``include_name`` hook: leave the job queue's tables out of comparisons."""
+    return not (type_ == "table" and name is not None and name.startswith(FOREIGN_TABLE_PREFIXES))
 
 
 @dataclass(frozen=True)

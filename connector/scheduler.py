@@ -337,8 +337,12 @@ def run_forever(
     *,
     reload_seconds: int = DEFAULT_RELOAD_SECONDS,
     misfire_grace_seconds: int = DEFAULT_MISFIRE_GRACE_SECONDS,
+    sync_fn: SyncFunction | None = None,
 ) -> None:
     """Run the scheduler until SIGINT or SIGTERM, then stop cleanly.
+
+    ``sync_fn`` replaces the in-process sync (``cckit scheduler run --enqueue`` passes
+    one that puts the sync on the job queue).
 
     A running sync is allowed to finish (its lock and run record stay consistent);
     a second signal gets the default behaviour (immediate stop).
@@ -346,6 +350,7 @@ def run_forever(
     sched = build_scheduler(
         engine,
         settings,
+        sync_fn=sync_fn,
         reload_seconds=reload_seconds,
         misfire_grace_seconds=misfire_grace_seconds,
     )

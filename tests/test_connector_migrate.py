@@ -234,7 +234,12 @@ def test_newest_revision_equals_the_tables_the_code_uses(empty_url: str) -> None
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"version_table": migrate.VERSION_TABLE, "compare_type": True}
+                conn,
+                opts={
+                    "version_table": migrate.VERSION_TABLE,
+                    "compare_type": True,
+                    "include_name": migrate.include_name,
+                },
             )
             assert compare_metadata(context, db.metadata) == []
         assert migrate.status(engine).up_to_date

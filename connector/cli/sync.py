@@ -166,6 +166,12 @@ def _describe_run(record: dict[str, Any]) -> list[str]:
     show_default=True,
     help="Parallel package downloads.",
 )
+@click.option(
+    "--enqueue",
+    is_flag=True,
+    help="Put the sync on the job queue for `cckit worker` (PostgreSQL catalog) instead "
+    "of running it here.",
+)
 @FORMAT
 @click.option("-v", "--verbose", is_flag=True, help="Log every course and download.")
 @store_options
@@ -174,6 +180,7 @@ def sync(
     all_: bool,
     full: bool,
     workers: int,
+    enqueue: bool,
     output_format: str,
     verbose: bool,
     home: str | None,
@@ -184,9 +191,14 @@ def sync(
     Exit status 0 when every run succeeded, 1 when a run failed or any course failed,
     130/143 when SIGINT/SIGTERM interrupted it (the run is recorded as interrupted).
     With --format json the run record is printed (a list with --all).
+    With --enqueue the sync is queued for the workers (exit 0 also when one is already
+    queued or running: that is said, nothing is queued twice).
     """
     if (name is None) == (not all_):
         raise click.UsageError("give an integration NAME or --all (not both)")
+    if enqueue:
+        _enqueue(name, all_, full, output_format, home, db_url)
+        return
     # The run record printed below names every failure once; without -v the engine's own
     # log lines (meant for the scheduler's log and library users) would repeat each one.
     setup_logging(
@@ -218,6 +230,38 @@ def sync(
     if output_format == "json":
         echo_json(records if all_ else (records[0] if records else None))
     sys.exit(0 if ok else 1)
+
+
+def _enqueue(
+    name: str | None,
+    all_: bool,
+    full: bool,
+    output_format: str,
+    home: str | None,
+    db_url: str | None,
+) -> None:
+    """``--enqueue``: one sync job per integration (a no-op that says so when pending)."""
+    from connector.cli.jobs import open_queue
+
+    settings, engine = open_queue(home, db_url)
+    from connector.jobs import app as jobs_app
+    from connector.jobs import queue
+
+    with errors():
+        if all_:
+            targets = integrations_api.list_all(engine, settings, enabled_only=True)
+        else:
+            targets = [integrations_api.get(engine, settings, name or "")]
+        app = jobs_app.defer_app(settings.database_url)
+        answers = [queue.enqueue_sync(engine, app, item, full=full) for item in targets]
+    if output_format == "json":
+        data = [a.to_dict() for a in answers]
+        echo_json(data if all_ else data[0])
+        return
+    if all_ and not answers:
+        click.echo("No enabled integrations.", err=True)
+    for answer in answers:
+        click.echo(visible(answer.message()))
 
 
 def _run_all(

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from connector import db
 from connector.migrate import VERSION_TABLE
+from connector.migrate import include_name
 
 config = context.config
 
@@ -27,6 +28,7 @@ def _run(connection: Connection) -> None:
         # SQLite alters a table by copying it; autogenerate writes batch operations then.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

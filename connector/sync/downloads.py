@@ -81,17 +81,7 @@ class Downloads:
 
     def _fetch(self, job: Job) -> PackageVersion:
         """Download, check and extract one package (runs in a download worker)."""
-        obj = job.obj
-        return packages.fetch_package(
-            self.session,
-            obj["DownloadPackageUrl"],
-            self.content_dir / job.vendor_id,
-            course_id=job.vendor_id,
-            package_last_modified=parse_time(obj.get("PackageLastModifiedUTC")),
-            max_bytes=self.options.max_package_bytes,
-            limits=self.options.archive_limits,
-            spool_bytes=self.options.spool_bytes,
-        )
+        return fetch_one(self.session, self.options, self.content_dir, job)
 
     def harvest(self, *, wait: bool) -> None:
         """Collect finished downloads and publish a batch when one is due.
@@ -116,16 +106,45 @@ class Downloads:
         name = self.batch.integration.name
         try:
             version = future.result()
-        except PackageError as exc:
+        except Exception as exc:
+            failure = failure_of(exc)
+            if failure is None:
+                raise
+            reason, rules = failure
             self.batch.emit(
-                SyncEvent("download", name, vendor_id=job.vendor_id, reason=exc.reason, ok=False)
+                SyncEvent("download", name, vendor_id=job.vendor_id, reason=reason, ok=False)
             )
-            self.batch.package_failed(job, exc.reason, exc.rule_ids)
-            return
-        except (requests.RequestException, OSError) as exc:
-            reason = f"package download failed: {type(exc).__name__}"
-            self.batch.package_failed(job, reason, ["PKG-001"])
+            self.batch.package_failed(job, reason, rules)
             return
         self.batch.result.downloads += 1
         self.batch.emit(SyncEvent("download", name, vendor_id=job.vendor_id, size=version.size))
         self.publisher.add(job, version)
+
+
+def fetch_one(
+    session: VendorSession, options: SyncOptions, content_dir: Path, job: Job
+) -> PackageVersion:
+    """Download, check and extract one course's package into ``content_dir/<course>``.
+
+    Used by the download threads and by the package jobs of the distributed mode.
+    """
+    obj = job.obj
+    return packages.fetch_package(
+        session,
+        obj["DownloadPackageUrl"],
+        content_dir / job.vendor_id,
+        course_id=job.vendor_id,
+        package_last_modified=parse_time(obj.get("PackageLastModifiedUTC")),
+        max_bytes=options.max_package_bytes,
+        limits=options.archive_limits,
+        spool_bytes=options.spool_bytes,
+    )
+
+
+def failure_of(exc: Exception) -> tuple[str, list[str]] | None:
+    """The reason and requirement IDs of a failed package fetch (None: not a package failure)."""
+    if isinstance(exc, PackageError):
+        return exc.reason, list(exc.rule_ids)
+    if isinstance(exc, (requests.RequestException, OSError)):
+        return f"package download failed: {type(exc).__name__}", ["PKG-001"]
+    return None

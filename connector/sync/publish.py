@@ -83,8 +83,8 @@ class Publisher:
             self.batch.write_pending(conn)
             course_ids = self._course_ids(conn, ready)
             keys = [(course_ids[job.vendor_id], version.sha256) for job, version in ready]
-            version_ids = _record_versions(conn, keys, [v for _, v in ready], now)
-            _point_courses(conn, keys, version_ids, [v for _, v in ready], now)
+            version_ids = record_versions(conn, keys, [v for _, v in ready], now)
+            point_courses(conn, keys, version_ids, [v for _, v in ready], now)
         for (job, version), version_id in zip(ready, version_ids, strict=True):
             if job.stored is not None:
                 job.stored.current_package_id = version_id
@@ -108,7 +108,7 @@ class Publisher:
         return course_ids
 
 
-def _record_versions(
+def record_versions(
     conn: Connection,
     keys: list[tuple[int, str]],
     versions: list[PackageVersion],
@@ -165,7 +165,7 @@ def _known_versions(conn: Connection, keys: list[tuple[int, str]]) -> dict[tuple
     return known
 
 
-def _point_courses(
+def point_courses(
     conn: Connection,
     keys: list[tuple[int, str]],
     version_ids: list[int],

@@ -183,26 +183,7 @@ def finish_run(
     """
     result.finished_at = db.utcnow()
     with engine.begin() as conn:
-        conn.execute(
-            sa.update(db.sync_runs)
-            .where(db.sync_runs.c.id == result.run_id)
-            .values(
-                finished_at=result.finished_at,
-                status=result.status,
-                error=result.error,
-                heartbeat_at=result.finished_at,
-                **counts,
-            )
-        )
-        if result.status in COMPLETE_STATUSES:
-            values: dict[str, Any] = {"last_success_started_at": result.started_at}
-            if result.full:
-                values["last_full_sync_at"] = result.started_at
-            conn.execute(
-                sa.update(db.integrations)
-                .where(db.integrations.c.id == integration.id)
-                .values(**values)
-            )
+        write_finish(conn, integration.id, result, counts)
     log.info(
         "%s: sync run %d %s: %s",
         integration.name,
@@ -210,6 +191,40 @@ def finish_run(
         result.status,
         ", ".join(f"{k} {v}" for k, v in result.counts.items()),
     )
+
+
+def write_finish(
+    conn: Connection, integration_id: int, result: SyncResult, counts: dict[str, Any]
+) -> bool:
+    """Write a run's final row inside ``conn``'s transaction; move the watermark if complete.
+
+    Only a run still ``running`` is closed (one closed as abandoned meanwhile stays so).
+
+    Returns:
+        True when this call closed the run.
+    """
+    finished = result.finished_at or db.utcnow()
+    closed = conn.execute(
+        sa.update(db.sync_runs)
+        .where(db.sync_runs.c.id == result.run_id, db.sync_runs.c.status == "running")
+        .values(
+            finished_at=finished,
+            status=result.status,
+            error=result.error,
+            heartbeat_at=finished,
+            **counts,
+        )
+    ).rowcount
+    if closed and result.status in COMPLETE_STATUSES:
+        values: dict[str, Any] = {"last_success_started_at": result.started_at}
+        if result.full:
+            values["last_full_sync_at"] = result.started_at
+        conn.execute(
+            sa.update(db.integrations)
+            .where(db.integrations.c.id == integration_id)
+            .values(**values)
+        )
+    return bool(closed)
 
 
 def clean_content(engine: Engine, integration: Integration, content_dir: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -33,6 +34,7 @@ from connector.sync import record
 from connector.sync.batch import Batch
 from connector.sync.classify import Classifier
 from connector.sync.downloads import Downloads
+from connector.sync.model import Job
 from connector.sync.model import SyncEvent
 from connector.sync.model import SyncInterrupted
 from connector.sync.model import SyncOptions
@@ -43,6 +45,30 @@ from connector.sync.publish import Publisher
 log = logging.getLogger("connector.sync")
 
 
+class PackageWork(Protocol):
+    """Where a run sends the packages it needs: threads here, or jobs (``connector.jobs``)."""
+
+    def submit(self, job: Job) -> None: ...
+    def harvest(self, *, wait: bool) -> None: ...
+    def drain(self) -> None: ...
+    def cancel_queued(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class PackageFanout(PackageWork, Protocol):
+    """Package work done elsewhere: the run is closed by whoever finishes last.
+
+    :meth:`finish_list` replaces the in-process close: it records the list's part of
+    the run (its counts and error) and closes the run only when no package is pending.
+    """
+
+    def finish_list(self, *, list_complete: bool, interrupted: bool) -> None: ...
+
+
+#: Builds the fan-out of one run from its batch (engine, integration, run record).
+FanoutFactory = Callable[[Batch, SyncOptions], PackageFanout]
+
+
 def sync(
     engine: Engine,
     settings: Settings,
@@ -51,6 +77,8 @@ def sync(
     full: bool = False,
     options: SyncOptions | None = None,
     progress: Callable[[SyncEvent], None] | None = None,
+    fanout: FanoutFactory | None = None,
+    lock_tag: str | None = None,
 ) -> SyncResult:
     """Run one sync of ``integration``.
 
@@ -62,6 +90,10 @@ def sync(
             vendor no longer lists.
         options: tuning (defaults: :class:`SyncOptions`).
         progress: called with a :class:`SyncEvent` for each page, course and download.
+        fanout: hand packages to other processes instead of download threads (the
+            distributed mode of :mod:`connector.jobs`); the run is then closed by the
+            last package job, and the returned record is the list's part of it.
+        lock_tag: names the lock holder across processes (see :func:`connector.lock.acquire`).
 
     Returns:
         The run record (also stored in ``sync_runs``/``course_outcomes``).
@@ -75,12 +107,48 @@ def sync(
     """
     options = options or SyncOptions()
     held = locking.acquire(
-        engine, integration.id, name=integration.name, stale_after=options.lock_stale_after
+        engine,
+        integration.id,
+        name=integration.name,
+        stale_after=options.lock_stale_after,
+        tag=lock_tag,
     )
     try:
-        return _Run(engine, settings, integration, full, options, progress, held).execute()
+        run = _Run(engine, settings, integration, full, options, progress, held)
+        run.fanout_factory = fanout
+        return run.execute()
     finally:
         held.release()
+
+
+def vendor_session(
+    integration: Integration, options: SyncOptions, *, pool_size: int
+) -> VendorSession:
+    """An authenticated session to ``integration``'s vendor with its limits and hosts.
+
+    Used by a run and by the package jobs of the distributed mode (one per worker).
+    """
+    overrides = integration.limit_overrides
+    try:
+        limits = Limits.from_mapping(overrides) if overrides else None
+    except ValueError as exc:  # stored before the limits were validated
+        raise InvalidField("limits", str(exc)) from None
+    session = make_session(
+        options,
+        pool_size=pool_size,
+        limits=limits,
+        provider_url=integration.provider_url,
+        auth_url=integration.auth_url,
+        allowed_package_hosts=integration.allowed_package_hosts,
+    )
+    session.auth = make_auth(
+        integration.auth_mode,
+        auth_url=integration.auth_url,
+        client_id=integration.client_id,
+        client_secret=integration.client_secret,
+        session=session,
+    )
+    return session
 
 
 class _Run:
@@ -104,6 +172,8 @@ class _Run:
         self.lock = held
         self.content_dir = content_root(settings, integration)
         self.list_complete = False
+        self.fanout_factory: FanoutFactory | None = None
+        self.fanout: PackageFanout | None = None
 
     def execute(self) -> SyncResult:
         start = record.open_run(self.engine, self.integration, self.options, self.requested_full)
@@ -163,6 +233,9 @@ class _Run:
             self._finish(interrupted=interrupted)
 
     def _finish(self, *, interrupted: bool) -> None:
+        if self.fanout is not None:
+            self.fanout.finish_list(list_complete=self.list_complete, interrupted=interrupted)
+            return
         result = self.batch.result
         record.final_status(
             result,
@@ -175,35 +248,21 @@ class _Run:
     # -- the list phase -------------------------------------------------------------------
 
     def _session(self) -> VendorSession:
-        options, integration = self.options, self.integration
-        overrides = integration.limit_overrides
-        try:
-            limits = Limits.from_mapping(overrides) if overrides else None
-        except ValueError as exc:  # stored before the limits were validated
-            raise InvalidField("limits", str(exc)) from None
-        session = make_session(
-            options,
-            pool_size=max(10, options.workers + 2),
-            limits=limits,
-            provider_url=integration.provider_url,
-            auth_url=integration.auth_url,
-            allowed_package_hosts=integration.allowed_package_hosts,
+        session = vendor_session(
+            self.integration, self.options, pool_size=max(10, self.options.workers + 2)
         )
         session.hooks["response"].append(self.batch.count_request)
-        session.auth = make_auth(
-            integration.auth_mode,
-            auth_url=integration.auth_url,
-            client_id=integration.client_id,
-            client_secret=integration.client_secret,
-            session=session,
-        )
         return session
 
     def _read_and_apply(self, start: record.RunStart) -> None:
         """Read every page and apply it, fetching packages in parallel."""
         session = self._session()
-        publisher = Publisher(self.engine, self.batch, self.options.workers)
-        downloads = Downloads(session, self.options, self.content_dir, self.batch, publisher)
+        downloads: PackageWork
+        if self.fanout_factory is not None:
+            self.fanout = downloads = self.fanout_factory(self.batch, self.options)
+        else:
+            publisher = Publisher(self.engine, self.batch, self.options.workers)
+            downloads = Downloads(session, self.options, self.content_dir, self.batch, publisher)
         client = VendorClient(session, self.integration.provider_url)
         try:
             try:
@@ -229,7 +288,7 @@ class _Run:
         client: VendorClient,
         number: int,
         records: list[CourseRecord],
-        downloads: Downloads,
+        downloads: PackageWork,
     ) -> None:
         """Classify one list page's courses, queue their packages, write by batches."""
         batch = self.batch
