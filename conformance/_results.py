@@ -9,10 +9,22 @@ from dataclasses import field
 from typing import Any
 from typing import Literal
 
+from schemas import visible
+
 Status = Literal["passed", "failed", "warning", "skipped", "expected"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "warning", "skipped", "expected")
 # Which observation wins when several checks speak about one requirement.
 _PRECEDENCE: dict[str, int] = {"failed": 5, "warning": 4, "expected": 3, "passed": 2, "skipped": 1}
+
+
+def shown(text: str) -> str:
+    """Report text with vendor control and bidi characters escaped, line by line.
+
+    Explanations are several lines by construction (expected, received, the exchange);
+    each line is passed through :func:`schemas.visible`, so a vendor string cannot move
+    the cursor, recolour a terminal, break the JUnit XML or forge a report line.
+    """
+    return "\n".join(visible(line) for line in text.split("\n"))
 
 
 def kit_version() -> str:
@@ -135,9 +147,8 @@ class ConformanceResult:
         lines = [f"{'requirement':<12} {'level':<7} {'status':<9} message"]
         room = max(width - 31, 20)
         for item in self.requirements:
-            message = (
-                item.message if len(item.message) <= room else item.message[: room - 3] + "..."
-            )
+            text = visible(item.message)
+            message = text if len(text) <= room else text[: room - 3] + "..."
             lines.append(f"{item.id:<12} {item.level:<7} {item.status:<9} {message}".rstrip())
         lines.append(self.summary_line())
         return "\n".join(lines)
@@ -165,12 +176,12 @@ class ConformanceResult:
         for item in self.requirements:
             body = ""
             if item.status == "failed":
-                text = escape("\n\n".join(item.details) or item.message)
-                body = f"<failure message={quoteattr(item.message)}>{text}</failure>"
+                text = escape(shown("\n\n".join(item.details) or item.message))
+                body = f"<failure message={quoteattr(visible(item.message))}>{text}</failure>"
             elif item.status in ("skipped", "expected"):
-                body = f"<skipped message={quoteattr(item.message or item.status)} />"
+                body = f"<skipped message={quoteattr(visible(item.message or item.status))} />"
             elif item.status == "warning":
-                text = escape("WARNING\n" + "\n\n".join(item.details or (item.message,)))
+                text = escape(shown("WARNING\n" + "\n\n".join(item.details or (item.message,))))
                 body = f"<system-out>{text}</system-out>"
             name = quoteattr(f"{item.id} {item.title}")
             classname = quoteattr(f"conformance.{item.id.split('-')[0]}")
@@ -191,12 +202,12 @@ class ConformanceResult:
         for item in self.requirements:
             detail = ""
             if item.details:
-                blocks = "".join(f"<pre>{esc(d)}</pre>" for d in item.details)
+                blocks = "".join(f"<pre>{esc(shown(d))}</pre>" for d in item.details)
                 detail = f"<details><summary>details</summary>{blocks}</details>"
             rows.append(
                 f'<tr class="{item.status}"><td>{esc(item.id)}</td><td>{esc(item.level)}</td>'
                 f'<td class="status">{esc(item.status)}</td><td>{esc(item.title)}</td>'
-                f"<td>{esc(item.message)}{detail}</td></tr>"
+                f"<td>{esc(visible(item.message))}{detail}</td></tr>"
             )
         s = self.summary
         verdict = "PASS" if self.ok else "FAIL"

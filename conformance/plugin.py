@@ -198,6 +198,7 @@ class _Conformance:
         call: pytest.CallInfo[None],
     ) -> None:
         from conformance._results import Observation
+        from conformance._results import shown
 
         agg = self.aggregator
         nodeid = item.nodeid
@@ -217,7 +218,7 @@ class _Conformance:
             detail = item.stash.get(_DETAIL_KEY, None)
             if detail is not None:
                 # The structured explanation is the whole story; a traceback adds noise.
-                report.longrepr = detail
+                report.longrepr = shown(detail)
             return
         # A failure outside the judged phases (e.g. teardown).
         exc = call.excinfo.value if call.excinfo is not None else None

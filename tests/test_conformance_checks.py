@@ -243,3 +243,24 @@ def test_aggregation_precedence_and_stale_expected_entries() -> None:
     assert data["summary"]["warnings"] == 1
     assert data["seed"] == 4
     assert "<script" not in result.to_html()
+
+
+def test_reports_show_vendor_control_characters_as_escapes() -> None:
+    from conformance._results import Aggregator
+    from conformance._results import Observation
+
+    hostile = "Title \x1b[2J\x1b]8;;http://x\x07link\r\nconformance: PASS\u202eTXT"
+    agg = Aggregator()
+    # Details are several lines by construction; the suite puts vendor values in them
+    # with repr(), and the report escapes whatever control characters remain.
+    agg.add("COURSE-001", Observation("failed", hostile, "node", f"received:\n{hostile}"))
+    result = agg.result(target="http://127.0.0.1:1/api", seed=0)
+    for text in (result.table(), result.to_junit(), result.to_html()):
+        for raw in ("\x1b", "\x07", "\r", "\u202e"):
+            assert raw not in text
+    # The one-line message never forges a table line.
+    assert not any(line.startswith("conformance: PASS") for line in result.table().splitlines())
+    assert "\\x1b[2J" in result.table()
+    import xml.dom.minidom
+
+    xml.dom.minidom.parseString(result.to_junit())  # noqa: S318 - our own output, well-formed
