@@ -11,7 +11,7 @@ looks again (another process may have just migrated), and then
 * runs the pending revisions in one transaction: a failure leaves the database as it was.
 
 The lock: SQLite takes the database's write lock (``BEGIN IMMEDIATE``) for the whole
-upgrade, so a second process waits (up to the busy timeout) and then finds nothing to do;
+upgrade, so a second process waits (up to SCHEMA_WAIT_S) and then finds nothing to do;
 PostgreSQL takes a transaction-level advisory lock (``pg_advisory_xact_lock``).
 The revision scripts live in :mod:`connector.migrations`; the version is kept in the
 table :data:`VERSION_TABLE`.
@@ -25,11 +25,14 @@ import functools
 import logging
 import os
 import sqlite3
+import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -38,6 +41,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connector.errors import StoreError
 from connector.migrations import SCRIPT_LOCATION
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:  # Alembic is imported only when the schema needs work (it is slow to load)
     from alembic.config import Config
@@ -221,16 +226,39 @@ def _assignment(node: ast.stmt) -> tuple[str | None, object]:
 def status(engine: Engine, *, location: Path = SCRIPT_LOCATION) -> SchemaStatus:
     """Read where the schema of ``engine``'s database stands (changes nothing).
 
+    Waits (up to :data:`SCHEMA_WAIT_S`) while another process upgrades it.
+
     Raises:
         StoreError: The database cannot be read or is not a cckit catalog.
     """
+    return _waiting(engine, lambda: _status_once(engine, location))
+
+
+def _status_once(engine: Engine, location: Path) -> SchemaStatus:
     try:
         with engine.connect() as conn:
             return _status(conn, location)
     except SQLAlchemyError as exc:
+        if _is_busy(exc):
+            raise _Busy from None
         raise StoreError(
             f"cannot open the catalog database {_safe(engine)}: {_short(exc)}"
         ) from None
+
+
+#: How long opening a catalog waits while another process upgrades it. SQLite's own busy
+#: timeout (30 s) is for ordinary writes; an upgrade of a large catalog on a loaded
+#: machine can hold the write lock longer, and the waiting process then finds it done.
+SCHEMA_WAIT_S = 600.0
+
+
+class _Busy(Exception):
+    """Another process holds the SQLite write lock (it may be upgrading the schema)."""
+
+
+def _is_busy(exc: SQLAlchemyError) -> bool:
+    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def ensure_schema(
@@ -249,18 +277,40 @@ def ensure_schema(
 
     Raises:
         StoreError: The database is empty and ``create`` is false, is not a catalog,
-            is newer than this installation, or a revision failed (nothing changed then).
+            is newer than this installation, or a revision failed (nothing changed then),
+            or another process held it locked for longer than :data:`SCHEMA_WAIT_S`.
     """
+    return _waiting(engine, lambda: _ensure_schema_once(engine, create, location))
+
+
+def _waiting(engine: Engine, attempt: Callable[[], _T]) -> _T:
+    """``attempt()``, again every half second while another process holds the lock."""
+    deadline = time.monotonic() + SCHEMA_WAIT_S
+    while True:
+        try:
+            return attempt()
+        except _Busy:
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"cannot open the catalog database {_safe(engine)}: another process "
+                    f"held it locked for over {SCHEMA_WAIT_S:g} s"
+                ) from None
+            time.sleep(0.5)
+
+
+def _ensure_schema_once(engine: Engine, create: bool, location: Path) -> UpgradeResult:
     try:
         with engine.connect() as conn:
             recorded = _recorded(conn)
     except SQLAlchemyError as exc:
+        if _is_busy(exc):
+            raise _Busy from None
         raise StoreError(
             f"cannot open the catalog database {_safe(engine)}: {_short(exc)}"
         ) from None
     if recorded and set(recorded) == _heads_of(location):
         return UpgradeResult(recorded, recorded)  # the usual case: Alembic not even loaded
-    state = status(engine, location=location)
+    state = _status_once(engine, location)
     if state.up_to_date:
         return UpgradeResult(state.current, state.current)
     if state.empty and not create:
@@ -268,7 +318,7 @@ def ensure_schema(
             f"no catalog in the database {_safe(engine)}; create one with `cckit db upgrade` "
             "(or by adding an integration)"
         )
-    return upgrade(engine, location=location)
+    return _upgrade_once(engine, location)
 
 
 def upgrade(engine: Engine, *, location: Path = SCRIPT_LOCATION) -> UpgradeResult:
@@ -281,10 +331,16 @@ def upgrade(engine: Engine, *, location: Path = SCRIPT_LOCATION) -> UpgradeResul
         StoreError: The schema lock was not obtained, the database is newer than this
             installation, or a revision failed (the transaction is rolled back).
     """
+    return _waiting(engine, lambda: _upgrade_once(engine, location))
+
+
+def _upgrade_once(engine: Engine, location: Path) -> UpgradeResult:
     try:
         with _locked(engine) as conn:
             result = _upgrade_locked(conn, engine, location)
     except SQLAlchemyError as exc:
+        if _is_busy(exc):
+            raise _Busy from None
         raise StoreError(
             f"cannot upgrade the catalog schema of {_safe(engine)}: {_short(exc)}"
         ) from None
