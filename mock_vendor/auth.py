@@ -12,9 +12,11 @@ import base64
 import binascii
 
 import flask
+from werkzeug.datastructures import MultiDict
 
 from mock_vendor.errors import APIError
 from mock_vendor.errors import OAuthError
+from mock_vendor.faults import ActiveFault
 from mock_vendor.limits import read_body
 from mock_vendor.model import Tenant
 from mock_vendor.state import VendorState
@@ -65,6 +67,29 @@ def _check_client(state: VendorState, client_id: str, secret: str) -> Tenant | N
 def token() -> flask.Response:
     """Issue an access token (client credentials grant)."""
     state = get_state()
+    form, grant_type = _token_form(state)
+    credentials = _client_credentials(state, form)
+    with state.lock:
+        tenant = _check_client(state, *credentials) if credentials else None
+        wrong_status = 400 if state.faults.get("invalid_client_400", "token") else 401
+        short_ttl = state.faults.get("short_token_ttl", "token")
+        no_store = state.faults.get("missing_no_store", "token") is None
+    if tenant is None:
+        if wrong_status == 400:
+            note_fault("invalid_client_400")
+        headers = {"WWW-Authenticate": f'Basic realm="{REALM}"'} if wrong_status == 401 else {}
+        raise OAuthError(wrong_status, "invalid_client", "Client authentication failed.", headers)
+    if grant_type != "client_credentials":
+        raise OAuthError(
+            400,
+            "unsupported_grant_type",
+            "Only the client_credentials grant type is supported.",
+        )
+    return _token_response(state, tenant, short_ttl, no_store=no_store)
+
+
+def _token_form(state: VendorState) -> tuple[MultiDict[str, str], str]:
+    """The token request's form and grant_type, after the checks of its shape."""
     if state.auth_mode != "oauth2":
         raise APIError(404, "not_found", "This vendor uses HTTP Basic auth: no token endpoint.")
     mimetype = flask.request.mimetype
@@ -83,7 +108,11 @@ def token() -> flask.Response:
     grant_type = form.get("grant_type")
     if not grant_type:
         raise OAuthError(400, "invalid_request", "The grant_type parameter is missing.")
+    return form, grant_type
 
+
+def _client_credentials(state: VendorState, form: MultiDict[str, str]) -> tuple[str, str] | None:
+    """``(client_id, secret)`` from HTTP Basic or the form fields, or ``None`` if neither."""
     header = flask.request.headers.get("Authorization")
     used_basic = header is not None and header.strip().lower().startswith("basic")
     if header is not None and not used_basic:
@@ -93,44 +122,31 @@ def token() -> flask.Response:
             "Client authentication must use HTTP Basic or the client_id/client_secret fields.",
             {"WWW-Authenticate": f'Basic realm="{REALM}"'},
         )
-    credentials: tuple[str, str] | None
     if used_basic:
-        credentials = _basic_credentials(header or "")
         if "client_secret" in form:
             raise OAuthError(
                 400, "invalid_request", "Use one client authentication method, not two."
             )
-    elif "client_id" in form or "client_secret" in form:
-        if not state.features["FORM_CLIENT_AUTH"]:
-            # RFC 6749 section 5.2: an unsupported client authentication method is
-            # invalid_client; the challenge names the method that is supported.
-            raise OAuthError(
-                401,
-                "invalid_client",
-                "This vendor accepts client credentials only through HTTP Basic, not in "
-                "the client_id/client_secret form fields.",
-                {"WWW-Authenticate": f'Basic realm="{REALM}"'},
-            )
-        credentials = (form.get("client_id", ""), form.get("client_secret", ""))
-    else:
-        credentials = None
-
-    with state.lock:
-        tenant = _check_client(state, *credentials) if credentials else None
-        wrong_status = 400 if state.faults.get("invalid_client_400", "token") else 401
-        short_ttl = state.faults.get("short_token_ttl", "token")
-        no_store = state.faults.get("missing_no_store", "token") is None
-    if tenant is None:
-        if wrong_status == 400:
-            note_fault("invalid_client_400")
-        headers = {"WWW-Authenticate": f'Basic realm="{REALM}"'} if wrong_status == 401 else {}
-        raise OAuthError(wrong_status, "invalid_client", "Client authentication failed.", headers)
-    if grant_type != "client_credentials":
+        return _basic_credentials(header or "")
+    if "client_id" not in form and "client_secret" not in form:
+        return None
+    if not state.features["FORM_CLIENT_AUTH"]:
+        # RFC 6749 section 5.2: an unsupported client authentication method is
+        # invalid_client; the challenge names the method that is supported.
         raise OAuthError(
-            400,
-            "unsupported_grant_type",
-            "Only the client_credentials grant type is supported.",
+            401,
+            "invalid_client",
+            "This vendor accepts client credentials only through HTTP Basic, not in "
+            "the client_id/client_secret form fields.",
+            {"WWW-Authenticate": f'Basic realm="{REALM}"'},
         )
+    return (form.get("client_id", ""), form.get("client_secret", ""))
+
+
+def _token_response(
+    state: VendorState, tenant: Tenant, short_ttl: ActiveFault | None, *, no_store: bool
+) -> flask.Response:
+    """The token for ``tenant`` as JSON, with the faults that shape it."""
     ttl = state.token_ttl
     if short_ttl:
         note_fault("short_token_ttl")

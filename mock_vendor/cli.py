@@ -200,24 +200,21 @@ def serve(
     The first stdout line is JSON: base_url, auth_url, course_list_url, client_id,
     auth_mode, admin_url (+ client_secret / admin_token when they were generated).
     """
-    from waitress.server import create_server
-
     from mock_vendor.app import create_app
     from mock_vendor.app import get_state
     from mock_vendor.errors import MockVendorError
 
-    config: dict[str, Any] = _load_config_file(config_file) if config_file else {}
-    options = {
+    overrides = {
         "COURSES": courses,
         "SEED": seed,
-        "CATALOG": str(catalog) if catalog else None,
+        "CATALOG": catalog,
         "PAGE_SIZE": page_size,
         "AUTH_MODE": auth_mode,
         "CLIENT_ID": client_id,
         "CLIENT_SECRET": client_secret,
         "TOKEN_TTL": token_ttl,
         "ADMIN_TOKEN": admin_token,
-        "CACHE_DIR": str(cache_dir) if cache_dir else None,
+        "CACHE_DIR": cache_dir,
         "CLOCK_START": clock_start,
         "LIST_INACTIVE": list_inactive,
         "ETAG": etag,
@@ -227,20 +224,63 @@ def serve(
         "FORM_CLIENT_AUTH": form_client_auth,
         "PACKAGE_ORIGIN": package_origin,
     }
-    config.update({key: value for key, value in options.items() if value is not None})
+    try:
+        app = create_app(_app_config(config_file, overrides, faults, prebuild))
+    except MockVendorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    state = get_state(app)
+    server = _create_server(app, host, port, threads, connection_limit, tls=tls)
+    origin_url = None
+    if state.package_origin_mode is not None:
+        origin_url = _start_package_origin(
+            app, package_origin_host, package_origin_port, threads, connection_limit
+        )
+    # Waitress warns "Task queue depth is N" whenever requests wait for a worker thread;
+    # under a load test that is expected, not a problem worth a line per request.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    bound_port = server.effective_port
+    base_url = f"{'https' if tls else 'http'}://{_url_host(host)}:{bound_port}"
+    ca_file = str(server.ca_file) if tls else None
+    click.echo(json.dumps(_json_line(state, base_url, origin_url, ca_file)))
+    sys.stdout.flush()  # scripts wait for this line; do not leave it in a pipe buffer
+    _echo_summary(state, base_url, origin_url, host)
+    _run_until_stopped(server)
+    click.echo("stopped")
+
+
+def _app_config(
+    config_file: Path | None,
+    overrides: dict[str, Any],
+    faults: tuple[str, ...],
+    prebuild: bool,
+) -> dict[str, Any]:
+    """The app config: ``--config``'s keys, then every option given on the command line."""
+    config: dict[str, Any] = _load_config_file(config_file) if config_file else {}
+    config.update(
+        {
+            key: str(value) if isinstance(value, Path) else value
+            for key, value in overrides.items()
+            if value is not None
+        }
+    )
     if faults:
         config["FAULTS"] = [*config.get("FAULTS", []), *faults]
     if prebuild:
         config["PREBUILD"] = True
-    try:
-        app = create_app(config)
-    except MockVendorError as exc:
-        raise click.ClickException(str(exc)) from exc
-    state = get_state(app)
-    if tls:  # the same call below then makes werkzeug's https server (waitress has no TLS)
+    return config
+
+
+def _create_server(
+    app: Any, host: str, port: int, threads: int, connection_limit: int, *, tls: bool
+) -> Any:
+    """The listening server: waitress, or with ``tls`` werkzeug's https server (waitress
+    has no TLS) with the same arguments."""
+    from waitress.server import create_server
+
+    if tls:
         from mock_vendor.tls import tls_server as create_server  # type: ignore[assignment]
     try:
-        server = create_server(
+        return create_server(
             app,
             host=host,
             port=port,
@@ -252,16 +292,12 @@ def serve(
         )
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
-    origin_url = None
-    if state.package_origin_mode is not None:
-        origin_url = _start_package_origin(
-            app, package_origin_host, package_origin_port, threads, connection_limit
-        )
-    # Waitress warns "Task queue depth is N" whenever requests wait for a worker thread;
-    # under a load test that is expected, not a problem worth a line per request.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    bound_port = server.effective_port  # type: ignore[union-attr]
-    base_url = f"{'https' if tls else 'http'}://{_url_host(host)}:{bound_port}"
+
+
+def _json_line(
+    state: Any, base_url: str, origin_url: str | None, ca_file: str | None
+) -> dict[str, Any]:
+    """The first stdout line: what a connector needs (generated secrets only)."""
     tenant = state.default_tenant
     spec = state.tenant_specs[0]
     line: dict[str, Any] = {
@@ -276,12 +312,15 @@ def serve(
     if origin_url:
         line["package_origin_url"] = origin_url
     line["admin_url"] = f"{base_url}/_admin"
-    if tls:
-        line["ca_file"] = str(server.ca_file)  # type: ignore[union-attr]
+    if ca_file is not None:
+        line["ca_file"] = ca_file
     if state.admin_token_generated:
         line["admin_token"] = state.admin_token
-    click.echo(json.dumps(line))
-    sys.stdout.flush()  # scripts wait for this line; do not leave it in a pipe buffer
+    return line
+
+
+def _echo_summary(state: Any, base_url: str, origin_url: str | None, host: str) -> None:
+    """The human-readable lines after the JSON line."""
     summary = state.summary()
     click.echo(f"cckit mock vendor on {base_url} ({state.auth_mode} auth)")
     for item in summary["tenants"]:
@@ -306,6 +345,10 @@ def serve(
     click.echo("Press Ctrl+C (or send SIGTERM) to stop.")
     sys.stdout.flush()
 
+
+def _run_until_stopped(server: Any) -> None:
+    """Serve until SIGINT or SIGTERM, then close the server."""
+
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
@@ -317,7 +360,6 @@ def serve(
         pass
     finally:
         server.close()
-    click.echo("stopped")
 
 
 def _start_package_origin(

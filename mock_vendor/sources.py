@@ -180,24 +180,9 @@ def load_folder(spec: dict[str, Any], folder: Path, state: CatalogContext) -> Te
     now = state.clock.now()
     zips = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".zip" and p.is_file())
     for path in zips:
-        if not zipfile.is_zipfile(path):
-            raise CatalogError(f"{path}: not a zip archive")
-        try:
-            report = aicc.read(path)
-        except aicc.AiccError as exc:
-            raise CatalogError(f"{path}: cannot be read: {exc}") from exc
+        course = _read_course(path)
         sidecar = _read_sidecar(path)
-        course = report.courses[0] if report.courses else None
-        course_id = str(
-            sidecar.get("ID")
-            or _sanitize_id(course.course_id if course and course.course_id else "")
-            or _sanitize_id(path.stem)
-        )
-        if not ID_RE.match(course_id):
-            raise CatalogError(
-                f"{path}: course ID {course_id!r} does not match the contract's ID pattern; "
-                "set ID in the sidecar JSON"
-            )
+        course_id = _folder_course_id(path, course, sidecar)
         if course_id in tenant.by_id:
             raise CatalogError(f"{path}: course ID {course_id!r} is used by another package")
         title = (course.course_title if course else "").strip() or path.stem
@@ -209,20 +194,43 @@ def load_folder(spec: dict[str, Any], folder: Path, state: CatalogContext) -> Te
         }
         meta.update({k: v for k, v in sidecar.items() if k in COURSE_FIELDS})
         stamp = min(_mtime(path), now)
-        try:
-            last_modified = (
-                parse_instant(sidecar["LastModifiedUTC"], field=f"{path}: LastModifiedUTC")
-                if "LastModifiedUTC" in sidecar
-                else stamp
-            )
-            package_modified = (
-                parse_instant(
-                    sidecar["PackageLastModifiedUTC"], field=f"{path}: PackageLastModifiedUTC"
-                )
-                if "PackageLastModifiedUTC" in sidecar
-                else stamp
-            )
-        except ConfigError as exc:
-            raise CatalogError(str(exc)) from exc
+        last_modified = _sidecar_instant(path, sidecar, "LastModifiedUTC", stamp)
+        package_modified = _sidecar_instant(path, sidecar, "PackageLastModifiedUTC", stamp)
         tenant.add(course_id, meta, last_modified, package_modified, Package(path))
     return tenant
+
+
+def _read_course(path: Path) -> aicc.Course | None:
+    """The first course of the AICC zip at ``path`` (``None`` if it holds none)."""
+    if not zipfile.is_zipfile(path):
+        raise CatalogError(f"{path}: not a zip archive")
+    try:
+        report = aicc.read(path)
+    except aicc.AiccError as exc:
+        raise CatalogError(f"{path}: cannot be read: {exc}") from exc
+    return report.courses[0] if report.courses else None
+
+
+def _folder_course_id(path: Path, course: aicc.Course | None, sidecar: dict[str, Any]) -> str:
+    """The sidecar's ID, else the CRS Course_ID, else the file name, made contract-safe."""
+    course_id = str(
+        sidecar.get("ID")
+        or _sanitize_id(course.course_id if course and course.course_id else "")
+        or _sanitize_id(path.stem)
+    )
+    if not ID_RE.match(course_id):
+        raise CatalogError(
+            f"{path}: course ID {course_id!r} does not match the contract's ID pattern; "
+            "set ID in the sidecar JSON"
+        )
+    return course_id
+
+
+def _sidecar_instant(path: Path, sidecar: dict[str, Any], key: str, default: datetime) -> datetime:
+    """The sidecar's RFC 3339 ``key``, or ``default`` when the sidecar does not set it."""
+    if key not in sidecar:
+        return default
+    try:
+        return parse_instant(sidecar[key], field=f"{path}: {key}")
+    except ConfigError as exc:
+        raise CatalogError(str(exc)) from exc
