@@ -30,6 +30,12 @@ from mock_vendor.state import note_fault
 #: Blueprint endpoint prefix -> the operation name faults and the journal use.
 _OPERATIONS = {"auth": "token", "catalog": "list", "packages": "package", "origin": "package"}
 
+#: Werkzeug compiles each URL rule with ``ast.parse``, and CPython 3.11 keeps the AST
+#: converter's recursion counter per interpreter, not per thread: two threads building apps
+#: at once (``cckit lms-check --jobs``) can fail with "SystemError: AST constructor
+#: recursion depth mismatch" (python/cpython#106905). Apps are built one at a time.
+_BUILD_LOCK = threading.Lock()
+
 
 def create_app(config: Mapping[str, Any] | None = None) -> flask.Flask:
     """Build the mock vendor app.
@@ -58,10 +64,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> flask.Flask:
     register_error_handlers(app)
     app.before_request(_before_request)
     app.after_request(_after_request)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(catalog.bp)
-    app.register_blueprint(packages.bp)
-    app.register_blueprint(admin.bp)
+    with _BUILD_LOCK:
+        for blueprint in (auth.bp, catalog.bp, packages.bp, admin.bp):
+            app.register_blueprint(blueprint)
     if app.config["PREBUILD"]:
         threading.Thread(
             target=prebuild, args=(get_state(app),), name="mock-vendor-prebuild", daemon=True
@@ -82,7 +87,8 @@ def create_origin_app(app: flask.Flask) -> flask.Flask:
     register_error_handlers(origin_app)
     origin_app.before_request(_before_request)
     origin_app.after_request(_after_request)
-    origin_app.register_blueprint(origin.bp)
+    with _BUILD_LOCK:
+        origin_app.register_blueprint(origin.bp)
     return origin_app
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 import mock_vendor
+from mock_vendor.app import create_origin_app
 
 HEADER_TEXT = st.text(
     alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"),
@@ -135,3 +140,39 @@ def test_absurd_clock_advances_are_a_400(tmp_path: Path, body: bytes) -> None:
     )
     assert response.status_code == 400
     assert response.json["error"] == "invalid_body"  # type: ignore[index]
+
+
+def test_apps_built_in_several_threads_never_parse_asts_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CPython 3.11's AST converter is not thread-safe (python/cpython#106905): werkzeug
+    parses each URL rule, so threads building mock apps at once (``lms-check --jobs``)
+    once failed with "SystemError: AST constructor recursion depth mismatch"."""
+    inside = 0
+    most = 0
+    guard = threading.Lock()
+    parse = ast.parse
+
+    def slow_parse(*args: Any, **kwargs: Any) -> Any:
+        nonlocal inside, most
+        with guard:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.001)  # widen the window two unserialized builders would share
+        try:
+            return parse(*args, **kwargs)
+        finally:
+            with guard:
+                inside -= 1
+
+    monkeypatch.setattr(ast, "parse", slow_parse)
+    start = threading.Barrier(4)
+
+    def build(_: int) -> None:
+        start.wait()
+        app = mock_vendor.create_app({"COURSES": 1, "PREBUILD": False})
+        create_origin_app(app)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(build, range(4)))
+    assert most == 1
