@@ -6,8 +6,11 @@ Plain data and the bytes behind it; :mod:`mock_vendor.sources` builds these obje
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
 import os
+import re
 import secrets
 import tempfile
 import threading
@@ -18,6 +21,9 @@ from dataclasses import field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+import orjson
 
 from mock_vendor.clock import format_instant
 from mock_vendor.errors import ConfigError
@@ -35,6 +41,23 @@ COURSE_FIELDS = (
     "Version",
     "Localization",
 )
+
+#: The members :meth:`CourseRecord.to_json` puts before ``DownloadPackageUrl``.
+_HEAD = frozenset(
+    {"ID", "Title", "Description", "CourseType", "IsActive", "LastModifiedUTC",
+     "PackageLastModifiedUTC"}
+)  # fmt: skip
+
+
+#: Course IDs that need no quoting in a URL (the contract's letters, digits, "_", "-").
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def package_path(course_id: str) -> str:
+    """The path of a course's package on the vendor: the route of :mod:`mock_vendor.packages`."""
+    # quote() is slow and contract IDs never need it.
+    quoted = course_id if _PLAIN_ID.fullmatch(course_id) else quote(course_id, safe="")
+    return f"/api/v1/courses/{quoted}/package.zip"
 
 
 @dataclass(frozen=True)
@@ -130,6 +153,10 @@ class CourseRecord:
     #: Rebuilds the package at a revision (generated and admin-built courses).
     rebuild: Rebuild | None = field(default=None, repr=False)
     revision: int = 0
+    #: ``(key, meta, head, path, tail)`` of :meth:`encode_listing`, ``meta`` a deep copy.
+    _listing: tuple[tuple[Any, ...], dict[str, Any], bytes, bytes, bytes] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def is_active(self) -> bool:
@@ -143,7 +170,15 @@ class CourseRecord:
 
     def to_json(self, package_url: str) -> dict[str, Any]:
         """The contract's course object (section 3)."""
-        body: dict[str, Any] = {
+        body = self._head()
+        if self.is_active:
+            body["DownloadPackageUrl"] = package_url
+        body.update(self._tail())
+        return body
+
+    def _head(self) -> dict[str, Any]:
+        """The members before ``DownloadPackageUrl``, in the contract's order."""
+        return {
             "ID": self.course_id,
             "Title": self.meta["Title"],
             "Description": self.meta.get("Description", ""),
@@ -152,13 +187,40 @@ class CourseRecord:
             "LastModifiedUTC": format_instant(self.last_modified),
             "PackageLastModifiedUTC": format_instant(self.package_last_modified),
         }
-        if self.is_active:
-            body["DownloadPackageUrl"] = package_url
-        body["Languages"] = list(self.meta.get("Languages") or ["en-US"])
+
+    def _tail(self) -> dict[str, Any]:
+        """The members after ``DownloadPackageUrl`` (``Languages`` always among them)."""
+        body: dict[str, Any] = {"Languages": list(self.meta.get("Languages") or ["en-US"])}
         for name in COURSE_FIELDS:
-            if name not in body and name in self.meta and self.meta[name] is not None:
+            if name not in body and name not in _HEAD and self.meta.get(name) is not None:
                 body[name] = self.meta[name]
         return body
+
+    def encode_listing(self) -> tuple[bytes, bytes, bytes]:
+        """The encoded members before and after the URL, and the URL's path JSON-escaped
+        without quotes (encoded again after a change)."""
+        key = (self.change, self.last_modified, self.package_last_modified)
+        parts = self._listing
+        # ``meta`` is compared with a deep copy (about a microsecond, in C), so that a
+        # change made in place, by a test or a hook, is seen like a replaced dict.
+        if parts is None or parts[0] != key or parts[1] != self.meta:
+            head = dumps(self._head())[:-1]  # without the closing "}"
+            tail = dumps(self._tail())[1:]  # without the opening "{"
+            path = dumps(package_path(self.course_id))[1:-1]
+            parts = self._listing = (key, copy.deepcopy(self.meta), head, path, tail)
+        return parts[2], parts[3], parts[4]
+
+    def listing_json(self, package_url: str) -> bytes:
+        """``orjson.dumps(self.to_json(package_url))``, from bytes encoded once per change.
+
+        A list page is the same course objects over and over with only the package URL
+        varying (host, signed origin), so the rest is encoded once per change of the
+        course (keyed by everything it is made of) and the URL spliced in.
+        """
+        head, _, tail = self.encode_listing()
+        if not self.is_active:
+            return head + b"," + tail
+        return head + b',"DownloadPackageUrl":' + dumps(package_url) + b"," + tail
 
     def admin_json(self, package_url: str) -> dict[str, Any]:
         """The course object plus internal fields, for the admin API."""
@@ -166,6 +228,15 @@ class CourseRecord:
         body["_seq"] = self.seq
         body["_revision"] = self.revision
         return body
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON: orjson's bytes, or the standard encoder's for what orjson refuses
+    (an integer past 64 bits in a folder catalog's metadata, a lone surrogate)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 class Tenant:
@@ -243,4 +314,6 @@ __all__ = [
     "Rebuild",
     "Tenant",
     "TokenRecord",
+    "dumps",
+    "package_path",
 ]

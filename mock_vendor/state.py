@@ -195,6 +195,10 @@ class VendorState:
             tenants: dict[str, Tenant] = {}
             for spec in self.tenant_specs:
                 tenant = build_catalog(spec, self)
+                # Encoded now, with the catalog, so that a first walk of a large list
+                # costs about what the following ones do.
+                for record in tenant.records:
+                    record.encode_listing()
                 tenants[tenant.client_id] = tenant
             self.tenants = tenants
             self.changed()

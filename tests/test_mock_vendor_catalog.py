@@ -5,17 +5,27 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import flask
+import orjson
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 import aicc
 import mock_vendor
 from aicc.validator import validate
 from mock_vendor._generate import build_course_model
+from mock_vendor.model import COURSE_FIELDS
+from mock_vendor.model import Package
+from mock_vendor.model import Tenant
 
 START = "2026-11-26T10:00:00Z"
 
@@ -353,3 +363,58 @@ def test_public_base_url_sets_download_urls(make_app: Any) -> None:
     course = caller.walk()[0]
     expected = f"https://vendor.example/api/v1/courses/{course['ID']}/package.zip"
     assert course["DownloadPackageUrl"] == expected
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_METAS = st.fixed_dictionaries(
+    {"Title": st.text(max_size=40)},
+    optional={
+        "Description": st.text(max_size=40),
+        "IsActive": st.booleans(),
+        "Languages": st.lists(st.text(max_size=8), max_size=3) | st.none(),
+        **{name: _JSON_VALUES for name in COURSE_FIELDS[4:]},
+    },
+)
+_INSTANTS = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2099, 1, 1), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=60)
+@given(first=_METAS, second=_METAS, url=st.text(max_size=60), when=_INSTANTS)
+def test_listing_json_is_the_course_object_encoded_and_follows_changes(
+    first: dict[str, Any], second: dict[str, Any], url: str, when: datetime
+) -> None:
+    """The list page splices once-encoded course bytes; they must be orjson's own bytes,
+    and an admin change (new metadata, a touch) must never serve the old ones."""
+    tenant = Tenant("client", "secret", "")
+    record = tenant.add("CRS-1", first, when, when, Package(Path("unused.zip")))
+    assert record.listing_json(url) == orjson.dumps(record.to_json(url))
+    assert record.listing_json(url + "x") == orjson.dumps(record.to_json(url + "x"))
+    record.meta = second
+    record.last_modified = when + timedelta(seconds=1)
+    tenant.touch(record)
+    assert record.listing_json(url) == orjson.dumps(record.to_json(url))
+    # Changed in place (tests and hooks do), nested values too: seen all the same.
+    record.meta["Title"] = f"{record.meta['Title']} (2)"
+    assert record.listing_json(url) == orjson.dumps(record.to_json(url))
+    record.meta.setdefault("Languages", ["en-US"])
+    if isinstance(record.meta["Languages"], list):
+        record.meta["Languages"].append("fr-FR")
+    assert record.listing_json(url) == orjson.dumps(record.to_json(url))
+
+
+def test_listing_json_encodes_what_orjson_refuses() -> None:
+    """A folder catalog's sidecar may hold an integer past 64 bits: the page is still JSON."""
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    meta = {"Title": "Big", "Duration": 2**70}
+    record = Tenant("c", "s", "").add("CRS-1", meta, when, when, Package(Path("unused.zip")))
+    assert json.loads(record.listing_json("https://v.example/p.zip")) == record.to_json(
+        "https://v.example/p.zip"
+    )

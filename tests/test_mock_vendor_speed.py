@@ -12,15 +12,26 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import flask
+import orjson
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 import mock_vendor
+from mock_vendor import catalog
+from mock_vendor.model import Package
+from mock_vendor.model import Tenant
 from mock_vendor.state import PageCache
+
+_NO_FILE = Package(Path("unused.zip"))
 
 START = "2026-11-26T10:00:00Z"
 ADMIN = {"Authorization": "Bearer admin"}
@@ -222,3 +233,28 @@ def test_every_config_key_and_serve_option_is_documented() -> None:
         and not any(f"`{name}" in text for name in (*param.opts, *param.secondary_opts))
     ]
     assert undocumented == []
+
+
+_IDS = st.text(st.characters(codec="utf-8"), min_size=1, max_size=12)
+
+
+@settings(max_examples=80)
+@given(
+    courses=st.lists(st.tuples(_IDS, st.booleans()), max_size=6, unique_by=lambda c: c[0]),
+    base=st.text(st.characters(codec="utf-8"), max_size=30),
+)
+def test_spliced_page_is_the_encoded_page(courses: list[tuple[str, bool]], base: str) -> None:
+    """A same-origin page is spliced from once-encoded courses, a once-escaped base and a
+    once-escaped path per ID: it must be byte for byte the page encoded whole."""
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    tenant = Tenant("client", "secret", "")
+    records = [
+        tenant.add(course_id, {"Title": course_id, "IsActive": active}, when, when, _NO_FILE)
+        for course_id, active in courses
+    ]
+    state: Any = None  # a same-origin page needs nothing of the state
+    link = catalog.Links(base, "client")
+    expected = [
+        record.to_json(catalog.package_url(state, record.course_id, base)) for record in records
+    ]
+    assert catalog._listing_body(state, records, link) == orjson.dumps(expected) + b"\n"
