@@ -236,6 +236,10 @@ def dumps(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:
+        pass
+    try:  # UTF-8 like orjson...
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # ...unless a lone surrogate forces "\udXXX" escapes
         return json.dumps(value, separators=(",", ":")).encode()
 
 

@@ -258,3 +258,17 @@ def test_spliced_page_is_the_encoded_page(courses: list[tuple[str, bool]], base:
         record.to_json(catalog.package_url(state, record.course_id, base)) for record in records
     ]
     assert catalog._listing_body(state, records, link) == orjson.dumps(expected) + b"\n"
+
+
+def test_pages_with_an_integer_past_64_bits_are_the_same_with_a_fault_on(
+    tmp_path: Path,
+) -> None:
+    """orjson refuses such integers; a folder sidecar may hold one. Both paths still answer."""
+    app = _app(tmp_path, VALIDATE_RESPONSES=False)
+    mock_vendor.get_state(app).default_tenant.records[0].meta["Duration"] = 2**70
+    client = app.test_client()
+    headers = _bearer(client)
+    cached = [json.loads(body) for body, _, _ in _walk(client, headers)]
+    client.post("/_admin/faults", json={"spec": "latency:1@token"}, headers=ADMIN)
+    assert [json.loads(body) for body, _, _ in _walk(client, headers)] == cached
+    assert cached[0][0]["Duration"] == 2**70
