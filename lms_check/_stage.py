@@ -9,6 +9,7 @@ vendor between syncs through the mock's admin API (called in-process).
 from __future__ import annotations
 
 import base64
+import math
 import os
 import signal
 import ssl
@@ -217,6 +218,8 @@ class Stage:
 
     def sync(self, hook: Hook | None = None) -> Sync:
         """Run ``--sync-cmd`` once, with ``hook`` steering the vendor while it runs."""
+        if self.syncs:
+            time.sleep(wait_for_next_second(self._first_request(self.syncs[-1]), time.time()))
         record = Sync(index=len(self.syncs) + 1, started=time.time())
         self.wire.sync = self.trap.sync = record.index
         self.wire.hook = hook
@@ -334,6 +337,23 @@ class Stage:
     def entries(self, sync: int | None = None) -> list[Entry]:
         """Journal entries of one sync (or all)."""
         return self.wire.of_sync(sync) if sync is not None else self.wire.snapshot()
+
+    def _first_request(self, sync: Sync) -> float:
+        entries = self.entries(sync.index)
+        return entries[0].started if entries else sync.started
+
+
+def wait_for_next_second(previous_first_request: float, now: float) -> float:
+    """Seconds to wait so that a sync starting after them starts in a later whole second
+    than the previous sync's first request.
+
+    Watermarks travel as HTTP dates, in whole seconds: a client that keeps the start of
+    the wrong sync (the failed one, CLIST-004) sends a date later than the last good
+    sync's start only if the two syncs started in different seconds. A fast client on a
+    fast vendor can run a sync in well under a second, so the stage makes sure of it
+    (at most a second per sync) instead of leaving the verdict to the machine's speed.
+    """
+    return max(0.0, math.floor(previous_first_request) + 1 - now)
 
 
 def _sha(record: Any) -> str:

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 import schemas
 from cckit.cli import main
 from lms_check import run_check
+from lms_check._stage import wait_for_next_second
 from lms_check.scenarios import SCENARIOS
 
 CLIENT = Path(__file__).parent / "lms_clients" / "reference_client.py"
@@ -207,3 +208,16 @@ def test_vendor_serve_tls_prints_the_ca_file_and_serves_https(tmp_path: Path) ->
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("first_request", "now", "wait"),
+    [(10.95, 10.96, 0.04), (10.0, 10.0, 1.0), (10.3, 11.0, 0.0), (10.3, 12.5, 0.0)],
+)
+def test_a_sync_starts_in_a_later_second_than_the_previous_first_request(
+    first_request: float, now: float, wait: float
+) -> None:
+    """A watermark kept from the wrong sync must be a later HTTP date (CLIST-003/004)."""
+    assert wait_for_next_second(first_request, now) == pytest.approx(wait)
+    started = now + wait_for_next_second(first_request, now)
+    assert int(started) > first_request  # the HTTP date of the next sync's start
