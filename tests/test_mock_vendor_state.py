@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -118,3 +121,34 @@ def test_serve_accepts_an_existing_app(tmp_path: Path) -> None:
         assert "s3cr3t-b" not in repr(vendor)
     with pytest.raises(requests.ConnectionError):
         requests.get(vendor.course_list_url, timeout=2)
+
+
+def _returns_while_held(lock: Any, call: Callable[[], object]) -> bool:
+    """Whether ``call`` completes in another thread while ``lock`` is held here."""
+    done = threading.Event()
+
+    def run() -> None:
+        call()
+        done.set()
+
+    with lock:
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        finished = done.wait(timeout=10)
+    thread.join()
+    return finished
+
+
+def test_reading_the_clock_and_journalling_never_wait_for_a_lock(tmp_path: Path) -> None:
+    """Every request reads the clock twice and journals once: with a lock on those paths,
+    16 request threads convoyed under the GIL and stalled for seconds at a time."""
+    clock = MockClock(datetime(2026, 1, 1, tzinfo=UTC), frozen=True)
+    assert _returns_while_held(clock._lock, clock.now)
+    assert clock.advance(5) == datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC)
+    running = MockClock(datetime(2026, 1, 1, tzinfo=UTC))
+    running.advance(3600)
+    assert running.now() >= datetime(2026, 1, 1, 1, tzinfo=UTC)
+    app = mock_vendor.create_app({"COURSES": 1, "CACHE_DIR": str(tmp_path)})
+    state = mock_vendor.get_state(app)
+    assert _returns_while_held(state.journal_lock, lambda: state.record({"path": "/x"}))
+    assert state.journal_entries()[-1] == {"path": "/x"}
