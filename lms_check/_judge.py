@@ -97,12 +97,6 @@ def api_calls(entries: Sequence[Entry]) -> list[Entry]:
     return [e for e in entries if e.op in ("list", "package")]
 
 
-def session_start(stage: Stage, sync: Sync) -> float:
-    """When the client started talking to the vendor in ``sync`` (its first request)."""
-    entries = stage.entries(sync.index)
-    return entries[0].started if entries else sync.started
-
-
 def ims_instant(entry: Entry) -> float | None:
     """The ``If-Modified-Since`` of a request as a POSIX time (``None``: absent/garbage)."""
     if not entry.ims:
@@ -359,7 +353,7 @@ def refused_loop(stage: Stage, sync: Sync) -> Verdict:
 
 def watermark(stage: Stage, sync: Sync, last_good: Sync, rid: str) -> Verdict:
     """CLIST-003/004: every If-Modified-Since of ``sync`` at most ``last_good``'s start."""
-    start = session_start(stage, last_good)
+    start = stage.session_start(last_good)
     lists = [e for e in stage.entries(sync.index) if e.op == "list"]
     late = [e for e in lists if (ims_instant(e) or 0.0) > start]
     if late:

@@ -219,7 +219,7 @@ class Stage:
     def sync(self, hook: Hook | None = None) -> Sync:
         """Run ``--sync-cmd`` once, with ``hook`` steering the vendor while it runs."""
         if self.syncs:
-            time.sleep(wait_for_next_second(self._first_request(self.syncs[-1]), time.time()))
+            time.sleep(wait_for_next_second(self.session_start(self.syncs[-1]), time.time()))
         record = Sync(index=len(self.syncs) + 1, started=time.time())
         self.wire.sync = self.trap.sync = record.index
         self.wire.hook = hook
@@ -338,7 +338,8 @@ class Stage:
         """Journal entries of one sync (or all)."""
         return self.wire.of_sync(sync) if sync is not None else self.wire.snapshot()
 
-    def _first_request(self, sync: Sync) -> float:
+    def session_start(self, sync: Sync) -> float:
+        """When the client started talking to the vendor in ``sync`` (its first request)."""
         entries = self.entries(sync.index)
         return entries[0].started if entries else sync.started
 

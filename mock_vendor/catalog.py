@@ -32,6 +32,7 @@ from mock_vendor.errors import APIError
 from mock_vendor.model import CourseRecord
 from mock_vendor.model import Tenant
 from mock_vendor.model import dumps as model_dumps
+from mock_vendor.model import json_string_body
 from mock_vendor.model import package_path
 from mock_vendor.origin import expiry
 from mock_vendor.origin import origin_base
@@ -132,12 +133,6 @@ def package_url(state: VendorState, course_id: str, base: str | None = None) -> 
     return prefix + package_path(course_id)
 
 
-def _json_string_body(text: str) -> bytes:
-    # A JSON string escapes character by character, so two escaped halves make the
-    # escaped whole (the base here, the course's path in CourseRecord.encode_listing).
-    return model_dumps(text)[1:-1]
-
-
 def _matches(state: VendorState, record: CourseRecord, ims: datetime | None) -> bool:
     if ims is None:
         # LIST-007: every active course; inactive ones only when LIST_INACTIVE says so.
@@ -233,7 +228,7 @@ def _listing_body(state: VendorState, records: list[CourseRecord], link: Links) 
     if link.origin_base is not None:
         courses = [record.listing_json(link.url(state, record)) for record in records]
         return b"[" + b",".join(courses) + b"]\n"
-    prefix = b',"DownloadPackageUrl":"' + _json_string_body(link.base)
+    prefix = b',"DownloadPackageUrl":"' + json_string_body(link.base)
     parts: list[bytes] = []
     for record in records:
         head, path, tail = record.encode_listing()

@@ -19,6 +19,8 @@ import flask
 
 from mock_vendor.errors import APIError
 from mock_vendor.errors import OAuthError
+from mock_vendor.model import NotJSONError
+from mock_vendor.model import loads
 
 #: Endpoints whose body may carry a whole package (raw or base64 in JSON).
 _UPLOAD_ENDPOINTS = frozenset({"admin.add_course", "admin.replace_package"})
@@ -97,13 +99,19 @@ def json_object_body() -> dict[str, Any]:
 
     Raises:
         APIError: 400 ``invalid_body`` when the body is not UTF-8 JSON, is nested deeper
-            than :data:`MAX_JSON_DEPTH`, or is not an object; 413 over the body cap.
+            than :data:`MAX_JSON_DEPTH`, is not an object, or holds ``NaN`` or
+            ``Infinity`` (Python's parser takes them, JSON does not); 413 over the body cap.
     """
     data = read_body()
     if not data:
         return {}
+    constant: NotJSONError | None = None
     try:
-        body = json.loads(data)
+        try:
+            body = loads(data)
+        except NotJSONError as exc:
+            # Reported after the checks below, which come first whatever the body holds.
+            constant, body = exc, json.loads(data)
     except (ValueError, RecursionError) as exc:
         # ValueError covers JSONDecodeError and UnicodeDecodeError; RecursionError is
         # what the parser raises on a body nested tens of thousands of levels deep.
@@ -117,4 +125,6 @@ def json_object_body() -> dict[str, Any]:
         )
     if not isinstance(body, dict):
         raise APIError(400, "invalid_body", "The request body must be a JSON object.")
+    if constant is not None:
+        raise APIError(400, "invalid_body", f"The request body is not valid JSON: {constant}.")
     return body

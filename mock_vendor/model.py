@@ -206,7 +206,7 @@ class CourseRecord:
         if parts is None or parts[0] != key or parts[1] != self.meta:
             head = dumps(self._head())[:-1]  # without the closing "}"
             tail = dumps(self._tail())[1:]  # without the opening "{"
-            path = dumps(package_path(self.course_id))[1:-1]
+            path = json_string_body(package_path(self.course_id))
             parts = self._listing = (key, copy.deepcopy(self.meta), head, path, tail)
         return parts[2], parts[3], parts[4]
 
@@ -230,6 +230,32 @@ class CourseRecord:
         return body
 
 
+class NotJSONError(ValueError):
+    """A text with ``NaN``, ``Infinity`` or ``-Infinity``, which Python's parser takes and
+    JSON does not (orjson would serve them as ``null``)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NotJSONError(f"{name} is not a JSON number")
+
+
+def loads(data: str | bytes) -> Any:
+    """Parse JSON as the standard defines it.
+
+    Raises:
+        NotJSONError: on ``NaN``, ``Infinity`` or ``-Infinity``.
+        ValueError: anything else that is not JSON (``json.JSONDecodeError``,
+            ``UnicodeDecodeError``).
+    """
+    return json.loads(data, parse_constant=_refuse_constant)
+
+
+def json_string_body(text: str) -> bytes:
+    """``text`` as a JSON string without its quotes: a string escapes character by
+    character, so escaped pieces joined make the escaped whole."""
+    return dumps(text)[1:-1]
+
+
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON: orjson's bytes, or the standard encoder's for what orjson refuses
     (an integer past 64 bits in a folder catalog's metadata, a lone surrogate)."""
@@ -237,10 +263,13 @@ def dumps(value: Any) -> bytes:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:
         pass
+    # NaN and Infinity are refused (ValueError), never written: they are not JSON, and
+    # the admin API and folder sidecars refuse them on the way in.
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     try:  # UTF-8 like orjson...
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        return text.encode()
     except UnicodeEncodeError:  # ...unless a lone surrogate forces "\udXXX" escapes
-        return json.dumps(value, separators=(",", ":")).encode()
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
 class Tenant:
@@ -313,11 +342,14 @@ class TokenRecord:
 __all__ = [
     "COURSE_FIELDS",
     "CourseRecord",
+    "NotJSONError",
     "Package",
     "PackageInfo",
     "Rebuild",
     "Tenant",
     "TokenRecord",
     "dumps",
+    "json_string_body",
+    "loads",
     "package_path",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import random
 import re
 import zipfile
@@ -25,6 +24,7 @@ from mock_vendor.model import COURSE_FIELDS
 from mock_vendor.model import Package
 from mock_vendor.model import Rebuild
 from mock_vendor.model import Tenant
+from mock_vendor.model import loads
 from schemas import ID_RE
 
 
@@ -151,8 +151,8 @@ def _read_sidecar(path: Path) -> dict[str, Any]:
     if not sidecar.exists():
         return {}
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError, NotJSONError
         raise CatalogError(f"{sidecar}: not readable JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise CatalogError(f"{sidecar}: expected a JSON object with course fields")

@@ -290,6 +290,7 @@ def test_folder_catalog_takes_metadata_from_crs_and_sidecar(make_app: Any, tmp_p
         ({"a.zip": b"not a zip"}, "not a zip archive"),
         ({"a.zip": "VALID", "a.json": b"{broken"}, "not readable JSON"),
         ({"a.zip": "VALID", "a.json": b'{"Colour": "red"}'}, "unknown field"),
+        ({"a.zip": "VALID", "a.json": b'{"Duration": NaN}'}, "a.json: not readable JSON: NaN"),
         ({"a.zip": "VALID", "b.zip": "VALID"}, "used by another package"),
     ],
 )
@@ -418,3 +419,14 @@ def test_listing_json_encodes_what_orjson_refuses() -> None:
     assert json.loads(record.listing_json("https://v.example/p.zip")) == record.to_json(
         "https://v.example/p.zip"
     )
+
+
+def test_the_json_fallback_never_writes_nan() -> None:
+    """orjson writes NaN as null; the fallback (taken for big integers) must not write
+    ``NaN`` either: it refuses, and the inputs refuse NaN before it gets there."""
+    assert (
+        mock_vendor.model.dumps({"big": 2**70, "s": "é"})
+        == '{"big":1180591620717411303424,"s":"é"}'.encode()
+    )
+    with pytest.raises(ValueError, match="JSON compliant"):
+        mock_vendor.model.dumps({"big": 2**70, "x": float("nan")})

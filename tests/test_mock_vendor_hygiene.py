@@ -153,6 +153,22 @@ def test_malformed_or_deep_json_is_400(
     assert reason in answer["message"]
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_in_an_admin_body_are_400_and_change_nothing(
+    client: Any, constant: str
+) -> None:
+    """Python's parser takes them; JSON does not, and the list would serve them as null."""
+    before = client.get("/_admin/courses", headers=ADMIN).get_json()
+    body = f'{{"ID": "NAN-1", "Title": "Not a number", "Duration": {constant}}}'.encode()
+    response = client.post(
+        "/_admin/courses", data=body, headers={**ADMIN, "Content-Type": "application/json"}
+    )
+    answer = _small_json_error(response, 400)
+    assert answer["error"] == "invalid_body"
+    assert f"{constant} is not a JSON number" in answer["message"]
+    assert client.get("/_admin/courses", headers=ADMIN).get_json() == before
+
+
 def test_nesting_just_under_the_bound_is_read(client: Any) -> None:
     # A course with a Localization entry is 3 levels deep; the bound leaves ample room.
     value: Any = "x"
